@@ -1,0 +1,39 @@
+"""Every domain error of the program, in one place (the store's are re-exported)."""
+
+from __future__ import annotations
+
+from storage.errors import InvalidQueryError, StoreError
+
+__all__ = [
+    "ConfigError",
+    "FeedError",
+    "FetchError",
+    "HrmBotError",
+    "InvalidQueryError",
+    "NotModified",
+    "StoreError",
+]
+
+
+class HrmBotError(Exception):
+    """Base of the bot's own errors."""
+
+
+class ConfigError(HrmBotError):
+    """A setting is missing or malformed; the message names the variable and what it expects."""
+
+
+class FetchError(HrmBotError):
+    """The site did not give us a usable response (network, status, size, content type)."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NotModified(HrmBotError):
+    """The site answered 304: nothing changed since the validators we sent."""
+
+
+class FeedError(HrmBotError):
+    """The bytes we fetched are not a feed we can trust (not well-formed, cut off, HTML)."""

@@ -1,0 +1,402 @@
+"""One poll of the site: fetch -> parse -> compare with the store -> store (+ outbox rows).
+
+The REST API is preferred because it gives category ids; the RSS feed is the fallback, and
+the choice is made again on every poll. New posts are told by identity against the store,
+never by a date cursor, so wrong or missing dates cannot hide or repeat a post.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.errors import FeedError, FetchError, NotModified
+from bot.fallback import FALLBACK_CATEGORIES
+from bot.parse import item_to_post, parse_feed, parse_rest_posts, parse_terms, short_language
+from bot.site import Response, SiteClient
+from storage import CategoryTree, PostIn, Store, UpsertResult
+
+log = logging.getLogger(__name__)
+
+POSTS = "/wp-json/wp/v2/posts"
+CATEGORIES = "/wp-json/wp/v2/categories"
+TAGS = "/wp-json/wp/v2/tags"
+FEED = "/feed/"
+FIRST_POLL_POSTS = 100  # the newest posts read, silently, into an empty store
+FEED_PAGE_LIMIT = 10  # feed pages a poll follows back (10 per page: the first poll's 100)
+REST_POLL_PAGE = 20  # a small first page: most polls find nothing new
+REST_PAGE_LIMIT = 10
+CATEGORY_REFRESH = timedelta(days=1)
+REST_UNAVAILABLE = (401, 403, 404)
+MAX_TERM_PAGES = 20
+
+
+class RestUnavailable(Exception):
+    """The site does not serve its REST API to us (or serves HTML instead)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PollResult:
+    source: str = "none"  # "rest" | "rss" | "none"
+    new: tuple[int, ...] = ()
+    modified: tuple[int, ...] = ()
+    unchanged: int = 0
+    errors: tuple[str, ...] = ()
+    silent: bool = False  # the first poll: stored as known, alerts nobody
+    not_modified: bool = False
+    enqueued: int = 0
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        if self.errors:
+            return "failed: " + "; ".join(self.errors)
+        if self.not_modified:
+            return f"{self.source}: not modified"
+        text = f"{self.source}: {len(self.new)} new, {len(self.modified)} modified, "
+        text += f"{self.unchanged} unchanged"
+        return text + (" (first poll: stored as already known)" if self.silent else "")
+
+    def as_state(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "new": len(self.new),
+            "modified": len(self.modified),
+            "unchanged": self.unchanged,
+            "errors": list(self.errors),
+            "silent": self.silent,
+            "not_modified": self.not_modified,
+            "at": self.at.isoformat(timespec="seconds"),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class BackfillPage:
+    page: int
+    total_pages: int | None
+    stored: int
+    source: str
+
+
+def backoff_delay(interval: float, failures: int) -> float:
+    """Seconds to the next poll: doubling per consecutive failure, up to 10x (an hour)."""
+    if failures <= 0:
+        return interval
+    cap = max(interval, min(10 * interval, 3600.0))
+    return float(min(interval * 2 ** min(failures, 20), cap))
+
+
+class Poller:
+    def __init__(self, store: Store, client: SiteClient, site: str) -> None:
+        self.store = store
+        self.client = client
+        self.site = site
+        self.tree = CategoryTree(())
+        self.language = "en"
+
+    # -- categories -----------------------------------------------------------------------
+
+    async def load_categories(self, *, now: datetime | None = None) -> CategoryTree:
+        """The stored tree, refreshed from the site at most daily; the menu when all else fails."""
+        now = now or datetime.now(UTC)
+        state = await self.store.get_state(self.site)
+        stored = await self.store.load_tree(self.site)
+        checked = state.get("categories_checked_at")
+        fresh = checked and now - datetime.fromisoformat(checked) < CATEGORY_REFRESH
+        if len(stored) and fresh:
+            self.tree = stored
+            return stored
+        try:
+            cats = await self._fetch_terms(CATEGORIES)
+        except (FetchError, FeedError, RestUnavailable) as exc:
+            log.warning(
+                "categories: cannot refresh from the site (%s); using the stored tree", exc
+            )
+            if not len(stored):
+                stored = await self.store.replace_categories(self.site, FALLBACK_CATEGORIES)
+            self.tree = stored
+            return stored
+        if cats:
+            self.tree = await self.store.replace_categories(self.site, cats)
+        else:
+            self.tree = stored
+        await self.store.set_state(
+            self.site, {"categories_checked_at": now.isoformat(timespec="seconds")}
+        )
+        return self.tree
+
+    async def _fetch_terms(self, path: str, **params: str | int) -> list[Any]:
+        out: list[Any] = []
+        page = 1
+        while page <= MAX_TERM_PAGES:
+            resp = await self._rest(path, {"per_page": 100, "page": page, **params})
+            out.extend(parse_terms(resp.body))
+            total = resp.headers.get("x-wp-totalpages", "1")
+            if not total.isdigit() or page >= int(total):
+                break
+            page += 1
+        return out
+
+    async def _rest(self, path: str, params: dict[str, str | int]) -> Response:
+        try:
+            resp = await self.client.get(path, params)
+        except FetchError as exc:
+            if exc.status in REST_UNAVAILABLE:
+                raise RestUnavailable(f"REST API answers {exc.status}") from None
+            raise
+        if "json" not in resp.content_type.lower() or resp.body.lstrip()[:1] not in (b"[", b"{"):
+            raise RestUnavailable("REST API answers with something other than JSON")
+        return resp
+
+    # -- polling --------------------------------------------------------------------------
+
+    async def poll(self) -> PollResult:
+        """One poll; failures come back in the result, and are recorded, never raised."""
+        now = datetime.now(UTC)
+        try:
+            await self.load_categories(now=now)
+            first = await self.store.count_posts(self.site) == 0
+            try:
+                result = await self._poll_rest(first)
+            except RestUnavailable as exc:
+                log.info("poll: %s; reading the RSS feed", exc)
+                result = await self._poll_feed(first)
+            except (FetchError, FeedError) as exc:
+                log.warning("poll: REST API failed (%s); trying the RSS feed", exc)
+                result = await self._poll_feed(first)
+        except (FetchError, FeedError) as exc:
+            result = PollResult(errors=(str(exc),), at=now)
+        await self._record(result)
+        return result
+
+    async def _record(self, result: PollResult) -> None:
+        state = await self.store.get_state(self.site)
+        values: dict[str, Any] = {"last_poll": result.as_state()}
+        if result.ok:
+            values.update(last_success=result.at.isoformat(timespec="seconds"), failures=0)
+            log.info("poll: %s", result.summary())
+        else:
+            failures = int(state.get("failures", 0)) + 1
+            values.update(
+                failures=failures,
+                last_error=result.errors[0],
+                last_failure=result.at.isoformat(timespec="seconds"),
+            )
+            log.warning("poll failed (%d in a row): %s", failures, result.errors[0])
+        await self.store.set_state(self.site, values)
+
+    async def _store(self, items: Sequence[PostIn], *, source: str, first: bool) -> PollResult:
+        res: UpsertResult = await self.store.upsert_posts(
+            self.site, items, tree=self.tree, alert=not first
+        )
+        return PollResult(
+            source=source,
+            new=res.new,
+            modified=res.modified,
+            unchanged=res.unchanged,
+            silent=first,
+            enqueued=res.enqueued,
+        )
+
+    async def _rest_page(self, page: int, per_page: int, **params: str | int) -> list[PostIn]:
+        return (await self._rest_posts(page, per_page, **params))[0]
+
+    async def _rest_posts(
+        self, page: int, per_page: int, **params: str | int
+    ) -> tuple[list[PostIn], int | None]:
+        """One REST page of posts with their tag names, and the number of pages."""
+        resp = await self._rest(
+            POSTS, {"page": page, "per_page": per_page, "_embed": "author", **params}
+        )
+        rest = parse_rest_posts(resp.body, self.language)
+        tag_ids = {t for r in rest for t in r.tag_ids}
+        await self._name_tags(tag_ids)
+        names = await self.store.tag_names(self.site, sorted(tag_ids))
+        items = [
+            replace(r.post, tags=tuple(names[t] for t in r.tag_ids if t in names)) for r in rest
+        ]
+        total = resp.headers.get("x-wp-totalpages", "")
+        return items, int(total) if total.isdigit() else None
+
+    async def _name_tags(self, ids: set[int]) -> None:
+        """Learn the names of tags we have not seen; best effort, tags are only extra text."""
+        if not ids:
+            return
+        missing = sorted(ids - set(await self.store.tag_names(self.site, sorted(ids))))
+        if not missing:
+            return
+        try:
+            terms = await self._fetch_terms(TAGS, include=",".join(map(str, missing[:100])))
+        except (FetchError, FeedError, RestUnavailable) as exc:
+            log.info("tags: cannot fetch names (%s)", exc)
+            return
+        await self.store.add_tags(self.site, {t.wp_id: t.name for t in terms})
+
+    async def _poll_rest(self, first: bool) -> PollResult:
+        if first:
+            return await self._store(
+                await self._rest_page(1, FIRST_POLL_POSTS), source="rest", first=True
+            )
+        # Newest modification first: new posts and edits are on the first pages; we read on
+        # while a page still holds something we have not stored as it is.
+        items: list[PostIn] = []
+        for page in range(1, REST_PAGE_LIMIT + 1):
+            try:
+                batch = await self._rest_page(page, REST_POLL_PAGE, orderby="modified")
+            except FetchError as exc:
+                if exc.status == 400 and page > 1:
+                    break  # past the last page
+                raise
+            items.extend(batch)
+            if len(batch) < REST_POLL_PAGE or not await self._has_news(batch):
+                break
+        return await self._store(items, source="rest", first=False)
+
+    async def _has_news(self, batch: Sequence[PostIn]) -> bool:
+        """Whether any item is unknown or differs from what is stored."""
+        return not all(await self.store.unchanged(self.site, batch))
+
+    async def _poll_feed(self, first: bool) -> PollResult:
+        state = await self.store.get_state(self.site)
+        validators = {} if first else state.get("feed_validators") or {}
+        try:
+            resp = await self.client.get(
+                FEED, etag=validators.get("etag"), last_modified=validators.get("last_modified")
+            )
+        except NotModified:
+            return PollResult(source="rss", not_modified=True)
+        feed = parse_feed(resp.body, resp.content_type)
+        self.language = short_language(feed.language, self.language)
+        items = [item_to_post(i, self.tree, self.language) for i in feed.items]
+        page = 1
+        # A page with nothing stored yet means more may be behind it (a burst of posts).
+        while items and page < FEED_PAGE_LIMIT and (first or not any(await self._known(items))):
+            page += 1
+            try:
+                more = await self.client.get(FEED, {"paged": page})
+            except FetchError as exc:
+                if exc.status == 404:
+                    break  # past the last page
+                raise
+            parsed = parse_feed(more.body, more.content_type)
+            if not parsed.items:
+                break
+            batch = [item_to_post(i, self.tree, self.language) for i in parsed.items]
+            items.extend(batch)
+            if not first and any(await self.store.known(self.site, batch)):
+                break
+        result = await self._store(items, source="rss", first=first)
+        await self.store.set_state(
+            self.site,
+            {
+                "feed_validators": {
+                    "etag": resp.headers.get("etag"),
+                    "last_modified": resp.headers.get("last-modified"),
+                }
+            },
+        )
+        return result
+
+    async def _known(self, items: Sequence[PostIn]) -> list[bool]:
+        return await self.store.known(self.site, items)
+
+    # -- backfill -------------------------------------------------------------------------
+
+    async def backfill(
+        self,
+        *,
+        since: datetime | None = None,
+        max_pages: int | None = None,
+        progress: Callable[[BackfillPage], Awaitable[None] | None] | None = None,
+    ) -> int:
+        """Store the archive, oldest pages last, silently; resumable. Returns posts stored."""
+        await self.load_categories()
+        state = await self.store.get_state(self.site)
+        cursor = state.get("backfill") or {}
+        after = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if since else None
+        if cursor.get("since") != after:
+            cursor = {}  # a different range: start over
+        try:
+            return await self._backfill_rest(since, max_pages, progress, cursor)
+        except RestUnavailable as exc:
+            log.info("backfill: %s; reading feed pages", exc)
+            return await self._backfill_feed(since, max_pages, progress)
+
+    async def _backfill_rest(
+        self,
+        since: datetime | None,
+        max_pages: int | None,
+        progress: Callable[[BackfillPage], Awaitable[None] | None] | None,
+        cursor: dict[str, Any],
+    ) -> int:
+        # Pages shift as posts are published meanwhile; stepping one page back on resume
+        # rereads a little rather than skipping any.
+        page = max(1, int(cursor.get("page", 1)) - 1)
+        done = 0
+        stored = 0
+        params: dict[str, str | int] = {"orderby": "date", "order": "desc"}
+        if since is not None:
+            params["after"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        finished = False
+        while not finished and (max_pages is None or done < max_pages):
+            try:
+                items, total_pages = await self._rest_posts(page, 100, **params)
+            except FetchError as exc:
+                if exc.status != 400:
+                    raise
+                items, total_pages = [], None  # past the last page
+            if items:
+                res = await self.store.upsert_posts(self.site, items, tree=self.tree, alert=False)
+                stored += len(res.new) + len(res.modified)
+                done += 1
+                await _call(progress, BackfillPage(page, total_pages, stored, "rest"))
+            finished = not items or (total_pages is not None and page >= total_pages)
+            page += 1
+            cursor = {} if finished else {"page": page, "since": params.get("after")}
+            await self.store.set_state(self.site, {"backfill": cursor})
+        return stored
+
+    async def _backfill_feed(
+        self,
+        since: datetime | None,
+        max_pages: int | None,
+        progress: Callable[[BackfillPage], Awaitable[None] | None] | None,
+    ) -> int:
+        stored = 0
+        page = 1
+        while max_pages is None or page <= max_pages:
+            try:
+                resp = await self.client.get(FEED, {"paged": page} if page > 1 else None)
+            except FetchError as exc:
+                if exc.status == 404:
+                    break
+                raise
+            feed = parse_feed(resp.body, resp.content_type)
+            self.language = short_language(feed.language, self.language)
+            items = [item_to_post(i, self.tree, self.language) for i in feed.items]
+            older = [i for i in items if since and i.published and i.published < since]
+            items = [i for i in items if i not in older]
+            if items:
+                res = await self.store.upsert_posts(self.site, items, tree=self.tree, alert=False)
+                stored += len(res.new) + len(res.modified)
+                await _call(progress, BackfillPage(page, None, stored, "rss"))
+            if older or not feed.items:
+                break
+            page += 1
+        return stored
+
+
+async def _call(
+    progress: Callable[[BackfillPage], Awaitable[None] | None] | None, page: BackfillPage
+) -> None:
+    if progress is None:
+        return
+    out = progress(page)
+    if out is not None:
+        await out

@@ -1,0 +1,181 @@
+"""Connection, pragmas and schema migrations. No business logic here."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from storage.errors import StoreError
+
+# Each step is one SQL script, run in one transaction with the version bump.
+UPDATE_FROM_0_TO_1 = """
+        CREATE TABLE categories (
+            site TEXT NOT NULL,
+            wp_id INTEGER NOT NULL,
+            slug TEXT NOT NULL,
+            name TEXT NOT NULL,
+            parent INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (site, wp_id),
+            UNIQUE (site, slug)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE tags (
+            site TEXT NOT NULL,
+            wp_id INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            PRIMARY KEY (site, wp_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE posts (
+            id INTEGER PRIMARY KEY,
+            site TEXT NOT NULL,
+            wp_id INTEGER,
+            guid TEXT,
+            url TEXT NOT NULL,
+            title TEXT NOT NULL,
+            author TEXT,
+            published TEXT,
+            modified TEXT,
+            excerpt TEXT NOT NULL,
+            content TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            categories_known INTEGER NOT NULL,
+            rank_key INTEGER NOT NULL UNIQUE
+        );
+        CREATE UNIQUE INDEX posts_wp_id ON posts (site, wp_id) WHERE wp_id IS NOT NULL;
+        CREATE INDEX posts_guid ON posts (site, guid);
+        CREATE INDEX posts_url ON posts (site, url);
+
+        CREATE TABLE post_categories (
+            post_id INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+            category INTEGER NOT NULL,
+            PRIMARY KEY (post_id, category)
+        ) WITHOUT ROWID;
+        CREATE INDEX post_categories_category ON post_categories (category, post_id);
+
+        CREATE TABLE post_tags (
+            post_id INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            PRIMARY KEY (post_id, name)
+        ) WITHOUT ROWID;
+
+        -- rowid is posts.rank_key, which grows with the publication time, so the newest
+        -- matches of a query come first when FTS5 walks its index backwards.
+        CREATE VIRTUAL TABLE posts_fts USING fts5 (
+            title, body, tokenize = 'unicode61 remove_diacritics 2'
+        );
+
+        CREATE TABLE site_state (
+            site TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (site, key)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE chats (
+            chat_id INTEGER PRIMARY KEY,
+            type TEXT NOT NULL,
+            language TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL
+        );
+
+        CREATE TABLE subscriptions (
+            chat_id INTEGER NOT NULL REFERENCES chats (chat_id)
+                ON DELETE CASCADE ON UPDATE CASCADE,
+            site TEXT NOT NULL,
+            slug TEXT NOT NULL,  -- '*' follows every post of the site
+            PRIMARY KEY (chat_id, site, slug)
+        ) WITHOUT ROWID;
+        CREATE INDEX subscriptions_slug ON subscriptions (site, slug);
+
+        -- One row per chat and post: the primary key is what makes an alert go out once.
+        CREATE TABLE outbox (
+            chat_id INTEGER NOT NULL REFERENCES chats (chat_id)
+                ON DELETE CASCADE ON UPDATE CASCADE,
+            post_id INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            message_id INTEGER,
+            error TEXT,
+            PRIMARY KEY (chat_id, post_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX outbox_pending ON outbox (status, post_id) WHERE status = 'pending';
+"""
+
+MIGRATIONS: list[str] = [UPDATE_FROM_0_TO_1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+async def connect(path: Path) -> aiosqlite.Connection:
+    """Open (creating parents and schema as needed) and migrate the database at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = await aiosqlite.connect(path, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open database {path}: {exc}") from exc
+    try:
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA busy_timeout = 5000")
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = NORMAL")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await migrate(db)
+    except sqlite3.Error as exc:
+        await db.close()
+        raise StoreError(f"cannot use database {path}: {exc}") from exc
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def migrate(db: aiosqlite.Connection) -> None:
+    async with db.execute("PRAGMA user_version") as cur:
+        row = await cur.fetchone()
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"database schema version {version} is newer than this program's "
+            f"({SCHEMA_VERSION}); upgrade hrm-bot"
+        )
+    for step in range(version, SCHEMA_VERSION):
+        # executescript commits anything pending first, so the transaction lives in the script.
+        script = (
+            f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;"
+        )
+        try:
+            await db.executescript(script)
+        except BaseException:
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+            raise
+
+
+class Writer:
+    """Serializes write transactions on one connection (one writer per process)."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")

@@ -1,0 +1,339 @@
+"""Posts: identity, insert-or-update, the outbox rows their arrival creates, and reads."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import aiosqlite
+
+from storage.categories import CategoryTree
+from storage.models import Post, PostIn, UpsertResult
+from storage.normalize import normalize
+
+RANK_SHIFT = 20  # rank_key = seconds << 20 | (id & 0xFFFFF)
+_RANK_LOW = (1 << RANK_SHIFT) - 1
+_MAX_PARAMS = 900  # below SQLite's default limit on host parameters
+
+POST_COLUMNS = (
+    "id, site, wp_id, guid, url, title, author, published, modified, excerpt, content, lang, "
+    "first_seen, categories_known"
+)
+
+
+def to_text(dt: datetime | None) -> str | None:
+    return None if dt is None else dt.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def from_text(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def rank_key(published: datetime | None, first_seen: datetime, post_id: int) -> int:
+    """A unique key that orders posts by publication time (first-seen time when undated)."""
+    seconds = int((published or first_seen).timestamp())
+    return (max(seconds, 0) << RANK_SHIFT) | (post_id & _RANK_LOW)
+
+
+def rank_bound(dt: datetime) -> int:
+    return max(int(dt.timestamp()), 0) << RANK_SHIFT
+
+
+def digest(item: PostIn) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in (item.title, item.excerpt, item.content):
+        h.update(part.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _chunks(values: Sequence[object], size: int = _MAX_PARAMS) -> Iterable[Sequence[object]]:
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    id: int
+    wp_id: int | None
+    guid: str | None
+    url: str
+    digest: str = ""
+    first_seen: str | None = None
+    rank_key: int = 0
+    categories_known: bool = True
+
+
+class _Existing:
+    """Rows already stored that a batch could refer to, indexed by each identity."""
+
+    def __init__(self) -> None:
+        self.by_wp: dict[int, _Stored] = {}
+        self.by_guid: dict[str, _Stored] = {}
+        self.by_url: dict[str, _Stored] = {}
+
+    def add(self, row: _Stored) -> None:
+        if row.wp_id is not None:
+            self.by_wp[row.wp_id] = row
+        if row.guid is not None:
+            self.by_guid.setdefault(row.guid, row)
+        self.by_url.setdefault(row.url, row)
+
+    def match(self, item: PostIn) -> _Stored | None:
+        if item.wp_id is not None and item.wp_id in self.by_wp:
+            return self.by_wp[item.wp_id]
+        for row in (
+            self.by_guid.get(item.guid) if item.guid is not None else None,
+            self.by_url.get(item.url),
+        ):
+            # A row that has a different WordPress id is another post.
+            if row is not None and (item.wp_id is None or row.wp_id is None):
+                return row
+        return None
+
+
+async def _load_existing(
+    db: aiosqlite.Connection, site: str, items: Sequence[PostIn]
+) -> _Existing:
+    existing = _Existing()
+    cols = "id, wp_id, guid, url, digest, first_seen, rank_key, categories_known"
+    for column, values in (
+        ("wp_id", [i.wp_id for i in items if i.wp_id is not None]),
+        ("guid", [i.guid for i in items if i.guid is not None]),
+        ("url", [i.url for i in items]),
+    ):
+        for chunk in _chunks(list(dict.fromkeys(values))):
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT {cols} FROM posts WHERE site = ? AND {column} IN ({marks})"
+            async with db.execute(sql, (site, *chunk)) as cur:
+                for r in await cur.fetchall():
+                    existing.add(_Stored(*r))
+    return existing
+
+
+async def known(db: aiosqlite.Connection, site: str, items: Sequence[PostIn]) -> list[bool]:
+    """For each item, whether the store already holds it."""
+    existing = await _load_existing(db, site, items)
+    return [existing.match(i) is not None for i in items]
+
+
+async def unchanged(db: aiosqlite.Connection, site: str, items: Sequence[PostIn]) -> list[bool]:
+    """For each item, whether the store holds it exactly as it is."""
+    existing = await _load_existing(db, site, items)
+    return [(row := existing.match(i)) is not None and row.digest == digest(i) for i in items]
+
+
+async def upsert(
+    db: aiosqlite.Connection,
+    site: str,
+    items: Sequence[PostIn],
+    *,
+    tree: CategoryTree,
+    now: datetime,
+    alert: bool,
+) -> UpsertResult:
+    """Store a batch inside the caller's transaction.
+
+    New posts get one outbox row per matching active chat when ``alert`` is true, in the
+    same transaction, so a post is never stored without its alerts (or alerted twice).
+    """
+    existing = await _load_existing(db, site, items)
+    async with db.execute("SELECT coalesce(max(id), 0) FROM posts") as cur:
+        top = await cur.fetchone()
+    next_id = int(top[0]) + 1 if top else 1
+    first_seen = to_text(now)
+    new: list[int] = []
+    modified: list[int] = []
+    unchanged = 0
+    seen: set[int] = set()
+    new_categories: dict[int, set[int]] = {}
+    inserts: list[tuple[object, ...]] = []
+    fts_rows: list[tuple[object, ...]] = []
+    fts_deletes: list[tuple[int]] = []
+    cat_rows: list[tuple[int, int]] = []
+    tag_rows: list[tuple[int, str]] = []
+    replaced: list[tuple[int]] = []
+
+    for item in items:
+        d = digest(item)
+        row = existing.match(item)
+        if row is None:
+            post_id = next_id
+            next_id += 1
+            key = rank_key(item.published, now, post_id)
+            inserts.append(
+                (
+                    post_id,
+                    site,
+                    item.wp_id,
+                    item.guid,
+                    item.url,
+                    item.title,
+                    item.author,
+                    to_text(item.published),
+                    to_text(item.modified),
+                    item.excerpt,
+                    item.content,
+                    item.lang,
+                    first_seen,
+                    d,
+                    int(item.categories_known),
+                    key,
+                )
+            )
+            fts_rows.append(_fts_row(key, item))
+            new.append(post_id)
+            new_categories[post_id] = set(item.categories)
+            existing.add(_Stored(post_id, item.wp_id, item.guid, item.url))
+        else:
+            post_id = row.id
+            if post_id in seen:
+                # The same post again in one batch (or a guid reused by another link):
+                # the first copy wins, so one post never makes two alerts.
+                continue
+            downgrade = not item.categories_known and row.categories_known
+            if row.digest == d:
+                unchanged += 1
+                if not downgrade:
+                    await db.execute(
+                        "UPDATE posts SET wp_id = coalesce(wp_id, ?), categories_known = ? "
+                        "WHERE id = ?",
+                        (item.wp_id, int(item.categories_known), post_id),
+                    )
+            else:
+                first = from_text(row.first_seen) or now
+                key = rank_key(item.published, first, post_id)
+                await db.execute(
+                    "UPDATE posts SET wp_id = coalesce(wp_id, ?), guid = coalesce(guid, ?), "
+                    "url = ?, title = ?, author = ?, published = ?, modified = ?, excerpt = ?, "
+                    "content = ?, lang = ?, digest = ?, rank_key = ? WHERE id = ?",
+                    (
+                        item.wp_id,
+                        item.guid,
+                        item.url,
+                        item.title,
+                        item.author,
+                        to_text(item.published),
+                        to_text(item.modified),
+                        item.excerpt,
+                        item.content,
+                        item.lang,
+                        d,
+                        key,
+                        post_id,
+                    ),
+                )
+                fts_deletes.append((row.rank_key,))
+                fts_rows.append(_fts_row(key, item))
+                modified.append(post_id)
+            if downgrade:
+                # RSS names are vaguer than the REST ids stored before: keep those.
+                seen.add(post_id)
+                continue
+            replaced.append((post_id,))
+        seen.add(post_id)
+        cat_rows.extend((post_id, c) for c in dict.fromkeys(item.categories))
+        tag_rows.extend((post_id, t) for t in dict.fromkeys(item.tags))
+
+    await db.executemany(
+        "INSERT INTO posts (id, site, wp_id, guid, url, title, author, published, modified, "
+        "excerpt, content, lang, first_seen, digest, categories_known, rank_key) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        inserts,
+    )
+    await db.executemany("DELETE FROM posts_fts WHERE rowid = ?", fts_deletes)
+    await db.executemany("INSERT INTO posts_fts (rowid, title, body) VALUES (?, ?, ?)", fts_rows)
+    await db.executemany("DELETE FROM post_categories WHERE post_id = ?", replaced)
+    await db.executemany("DELETE FROM post_tags WHERE post_id = ?", replaced)
+    await db.executemany(
+        "INSERT OR IGNORE INTO post_categories (post_id, category) VALUES (?, ?)", cat_rows
+    )
+    await db.executemany("INSERT OR IGNORE INTO post_tags (post_id, name) VALUES (?, ?)", tag_rows)
+    enqueued = 0
+    if alert and new:
+        enqueued = await _enqueue(db, site, new_categories, tree, now)
+    return UpsertResult(
+        new=tuple(new), modified=tuple(modified), unchanged=unchanged, enqueued=enqueued
+    )
+
+
+async def _enqueue(
+    db: aiosqlite.Connection,
+    site: str,
+    new_categories: dict[int, set[int]],
+    tree: CategoryTree,
+    now: datetime,
+) -> int:
+    total = 0
+    created = to_text(now)
+    for post_id, categories in new_categories.items():
+        # '*' follows everything, posts with unresolved categories included.
+        slugs = ["*", *sorted(tree.slugs_covering(categories))]
+        marks = ",".join("?" * len(slugs))
+        cur = await db.execute(
+            "INSERT OR IGNORE INTO outbox (chat_id, post_id, created_at) "
+            "SELECT DISTINCT s.chat_id, ?, ? FROM subscriptions s "
+            "JOIN chats c ON c.chat_id = s.chat_id AND c.active = 1 "
+            f"WHERE s.site = ? AND s.slug IN ({marks})",
+            (post_id, created, site, *slugs),
+        )
+        total += max(cur.rowcount, 0)
+        await cur.close()
+    return total
+
+
+def _fts_row(key: int, item: PostIn) -> tuple[int, str, str]:
+    return key, normalize(item.title), normalize(item.content or item.excerpt)
+
+
+async def get_posts(db: aiosqlite.Connection, ids: Sequence[int]) -> list[Post]:
+    """Posts by id, in the order asked."""
+    if not ids:
+        return []
+    found: dict[int, aiosqlite.Row] = {}
+    cats: dict[int, list[int]] = {i: [] for i in ids}
+    tags: dict[int, list[str]] = {i: [] for i in ids}
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        marks = ",".join("?" * len(chunk))
+        async with db.execute(
+            f"SELECT {POST_COLUMNS} FROM posts WHERE id IN ({marks})", tuple(chunk)
+        ) as cur:
+            for r in await cur.fetchall():
+                found[r["id"]] = r
+        async with db.execute(
+            f"SELECT post_id, category FROM post_categories WHERE post_id IN ({marks})",
+            tuple(chunk),
+        ) as cur:
+            for r in await cur.fetchall():
+                cats[r[0]].append(r[1])
+        async with db.execute(
+            f"SELECT post_id, name FROM post_tags WHERE post_id IN ({marks})", tuple(chunk)
+        ) as cur:
+            for r in await cur.fetchall():
+                tags[r[0]].append(r[1])
+    return [
+        _post(found[i], tuple(sorted(cats[i])), tuple(sorted(tags[i]))) for i in ids if i in found
+    ]
+
+
+def _post(row: aiosqlite.Row, cats: tuple[int, ...], tags: tuple[str, ...]) -> Post:
+    return Post(
+        id=row["id"],
+        site=row["site"],
+        wp_id=row["wp_id"],
+        guid=row["guid"],
+        url=row["url"],
+        title=row["title"],
+        author=row["author"],
+        published=from_text(row["published"]),
+        modified=from_text(row["modified"]),
+        excerpt=row["excerpt"],
+        content=row["content"],
+        lang=row["lang"],
+        first_seen=from_text(row["first_seen"]) or datetime.now(UTC),
+        categories=cats,
+        categories_known=bool(row["categories_known"]),
+        tags=tags,
+    )
