@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from bot.errors import FeedError, FetchError, NotModified
@@ -292,15 +293,7 @@ class Poller:
             if not first and any(await self.store.known(self.site, batch)):
                 break
         result = await self._store(items, source="rss", first=first)
-        await self.store.set_state(
-            self.site,
-            {
-                "feed_validators": {
-                    "etag": resp.headers.get("etag"),
-                    "last_modified": resp.headers.get("last-modified"),
-                }
-            },
-        )
+        await self.store.set_state(self.site, {"feed_validators": _validators(resp)})
         return result
 
     async def _known(self, items: Sequence[PostIn]) -> list[bool]:
@@ -319,7 +312,7 @@ class Poller:
         await self.load_categories()
         state = await self.store.get_state(self.site)
         cursor = state.get("backfill") or {}
-        after = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S") if since else None
+        after = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if since else None
         if cursor.get("since") != after:
             cursor = {}  # a different range: start over
         try:
@@ -342,7 +335,7 @@ class Poller:
         stored = 0
         params: dict[str, str | int] = {"orderby": "date", "order": "desc"}
         if since is not None:
-            params["after"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            params["after"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         finished = False
         while not finished and (max_pages is None or done < max_pages):
             try:
@@ -390,6 +383,23 @@ class Poller:
                 break
             page += 1
         return stored
+
+
+def _validators(resp: Response) -> dict[str, str | None]:
+    """ETag and Last-Modified worth sending next time, or none.
+
+    WordPress derives both from the newest modification, to the second. A feed fetched in
+    the same second as that modification can change again without its validators changing,
+    so then we keep none and the next poll asks unconditionally.
+    """
+    etag, modified, date = (resp.headers.get(h, "") for h in ("etag", "last-modified", "date"))
+    try:
+        settled = (parsedate_to_datetime(date) - parsedate_to_datetime(modified)).total_seconds()
+    except (TypeError, ValueError, IndexError):
+        settled = 0.0  # missing or unreadable dates: keep nothing
+    if settled < 2:
+        return {}
+    return {"etag": etag, "last_modified": modified}
 
 
 async def _call(

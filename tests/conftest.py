@@ -2,13 +2,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from bot.parse import parse_terms
+from bot.poller import Poller
+from bot.site import SiteClient
 from storage import CategoryTree, Store
+from tests.fakes.wordpress import FakeWordPress
 from tests.helpers import fixture_bytes
-
 
 
 @pytest.fixture
@@ -24,12 +27,23 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 
 @pytest.fixture
-def wp() -> Iterator[object]:
-    from tests.fakes.wordpress import FakeWordPress
-
+def wp() -> Iterator[FakeWordPress]:
+    """The fixture site (20 posts) on a random loopback port."""
     site = FakeWordPress.from_fixtures()
     site.start()
     try:
         yield site
     finally:
         site.stop()
+        assert not site.errors, site.errors
+
+
+@pytest.fixture
+async def poller(store: Store, wp: FakeWordPress) -> AsyncIterator[Poller]:
+    client = SiteClient(wp.url, timeout=2.0, max_bytes=2_000_000)
+    yield Poller(store, client, site_key(wp.url))
+    await client.aclose()
+
+
+def site_key(url: str) -> str:
+    return urlsplit(url).netloc

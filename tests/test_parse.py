@@ -240,9 +240,7 @@ def test_repair_drops_bom_and_leading_junk() -> None:
         (b"", "", "not"),
     ],
 )
-def test_untrustworthy_documents_are_refused(
-    body: bytes, content_type: str, problem: str
-) -> None:
+def test_untrustworthy_documents_are_refused(body: bytes, content_type: str, problem: str) -> None:
     with pytest.raises(FeedError, match=problem):
         parse_feed(body, content_type)
 
