@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"hrm-bot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="run the Telegram bot (long polling) until SIGINT or SIGTERM")
     sub.add_parser("ingest", help="poll the site once and print what changed")
     backfill = sub.add_parser(
         "backfill", help="store the whole archive (resumable; alerts nobody)"
@@ -182,6 +183,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"hrm-bot: {exc}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
+    if args.command == "run":
+        return run_bot(settings)
     try:
         return asyncio.run(COMMANDS[args.command](settings, args, out or sys.stdout))
     except InvalidQueryError as exc:
@@ -192,6 +195,30 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+NO_TOKEN = (
+    "hrm-bot: TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather in Telegram "
+    "(send it /newbot) and put it in .env as TELEGRAM_BOT_TOKEN=... or in the environment."
+)
+
+
+def run_bot(settings: Settings) -> int:
+    if not settings.telegram_bot_token:
+        print(NO_TOKEN, file=sys.stderr)
+        return 2
+    # Imported here: the other commands need no Telegram library.
+    from bot.app import AlreadyRunning, run
+
+    try:
+        run(settings)
+    except AlreadyRunning as exc:
+        print(f"hrm-bot: {exc}", file=sys.stderr)
+        return 1
+    except StoreError as exc:
+        print(f"hrm-bot: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def query_problem(exc: InvalidQueryError) -> str:

@@ -26,6 +26,13 @@ class Settings:
     log_level: str = "INFO"
     fetch_timeout: float = 20.0
     max_response_bytes: int = 10 * 1024 * 1024
+    # Delivery pace and retries (Telegram: ~30 messages/s in all, 1/s per chat, 20/min a group).
+    send_rate: float = 28.0
+    private_chat_interval: float = 1.0
+    group_messages_per_minute: int = 20
+    send_max_attempts: int = 5
+    send_retry_base: float = 5.0
+    send_retry_max: float = 600.0
 
     @property
     def site(self) -> str:
@@ -100,6 +107,12 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "log_level": _level,
     "fetch_timeout": _number(0.01, float),
     "max_response_bytes": _number(1024, int),
+    "send_rate": _number(0.1, float),
+    "private_chat_interval": _number(0, float),
+    "group_messages_per_minute": _number(1, int),
+    "send_max_attempts": _number(1, int),
+    "send_retry_base": _number(0, float),
+    "send_retry_max": _number(0, float),
 }
 
 

@@ -103,6 +103,12 @@ class Poller:
 
     # -- categories -----------------------------------------------------------------------
 
+    async def load_stored_categories(self) -> CategoryTree:
+        """The stored tree, or the built-in menu; no network, so a start is never held up."""
+        stored = await self.store.load_tree(self.site)
+        self.tree = stored if len(stored) else CategoryTree(FALLBACK_CATEGORIES)
+        return self.tree
+
     async def load_categories(self, *, now: datetime | None = None) -> CategoryTree:
         """The stored tree, refreshed from the site at most daily; the menu when all else fails."""
         now = now or datetime.now(UTC)

@@ -1,6 +1,7 @@
 """SQLite storage. Imports nothing from the bot or the handlers."""
 
 from storage.categories import CategoryTree
+from storage.chats import ALL, Subscription
 from storage.errors import InvalidQueryError, StoreError
 from storage.models import (
     Category,
@@ -12,20 +13,25 @@ from storage.models import (
     Term,
     UpsertResult,
 )
+from storage.outbox import Delivery
 from storage.query import parse_query
-from storage.store import Store
+from storage.store import Stats, Store
 
 __all__ = [
+    "ALL",
     "Category",
     "CategoryTree",
+    "Delivery",
     "InvalidQueryError",
     "Post",
     "PostIn",
     "SearchHit",
     "SearchPage",
     "SearchQuery",
+    "Stats",
     "Store",
     "StoreError",
+    "Subscription",
     "Term",
     "UpsertResult",
     "parse_query",

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from storage import categories, posts, search
+from storage import categories, chats, outbox, posts, search
 from storage.categories import CategoryTree
+from storage.chats import Subscription
 from storage.db import Writer, connect
 from storage.models import Category, Post, PostIn, SearchPage, SearchQuery, UpsertResult
+from storage.outbox import Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    posts: int
+    chats: int
+    inactive_chats: int
+    subscriptions: dict[str, int]  # slug ('*' for all) -> chats following it
+    pending: int
+    failed: int
+    sent: int
 
 
 def utcnow() -> datetime:
@@ -119,4 +133,90 @@ class Store:
     ) -> SearchPage:
         return await search.search(
             self.db, site, query, tree, limit=limit, offset=offset, now=utcnow()
+        )
+
+    async def latest(
+        self, site: str, tree: CategoryTree, *, category: str | None = None, limit: int = 5
+    ) -> list[Post]:
+        page = await self.search(site, SearchQuery(category=category), tree, limit=limit)
+        return [h.post for h in page.hits]
+
+    # -- chats and subscriptions ----------------------------------------------------------
+
+    async def ensure_chat(self, chat_id: int, chat_type: str, language: str | None) -> None:
+        async with self.writer.transaction() as db:
+            await chats.ensure_chat(db, chat_id, chat_type, language, utcnow())
+
+    async def subscriptions(self, chat_id: int) -> list[Subscription]:
+        return await chats.subscriptions(self.db, chat_id)
+
+    async def subscribe(
+        self, chat_id: int, chat_type: str, site: str, slugs: Sequence[str]
+    ) -> list[str]:
+        async with self.writer.transaction() as db:
+            await chats.ensure_chat(db, chat_id, chat_type, None, utcnow())
+            return await chats.subscribe(db, chat_id, site, slugs)
+
+    async def unsubscribe(self, chat_id: int, site: str, slugs: Sequence[str] | None) -> list[str]:
+        async with self.writer.transaction() as db:
+            return await chats.unsubscribe(db, chat_id, site, slugs)
+
+    async def forget(self, chat_id: int) -> bool:
+        async with self.writer.transaction() as db:
+            return await chats.forget(db, chat_id)
+
+    async def deactivate(self, chat_id: int) -> int:
+        async with self.writer.transaction() as db:
+            return await chats.deactivate(db, chat_id)
+
+    async def migrate_chat(self, old: int, new: int) -> None:
+        async with self.writer.transaction() as db:
+            await chats.migrate(db, old, new)
+
+    # -- outbox ---------------------------------------------------------------------------
+
+    async def due_deliveries(
+        self, limit: int, *, after: tuple[int, int] = (0, 0), now: datetime | None = None
+    ) -> list[Delivery]:
+        return await outbox.due(self.db, now or utcnow(), limit, after=after)
+
+    async def next_due(self) -> datetime | None:
+        return await outbox.next_due(self.db)
+
+    async def mark_sent(self, chat_id: int, post_id: int, message_id: int) -> None:
+        async with self.writer.transaction() as db:
+            await outbox.mark_sent(db, chat_id, post_id, message_id, utcnow())
+
+    async def postpone(
+        self, chat_id: int, post_id: int, until: datetime, error: str, *, count_attempt: bool
+    ) -> None:
+        async with self.writer.transaction() as db:
+            await outbox.postpone(db, chat_id, post_id, until, error, count_attempt=count_attempt)
+
+    async def mark_failed(self, chat_id: int, post_id: int, error: str) -> None:
+        async with self.writer.transaction() as db:
+            await outbox.mark_failed(db, chat_id, post_id, error)
+
+    async def stats(self, site: str) -> Stats:
+        async def scalar(sql: str, *args: object) -> int:
+            async with self.db.execute(sql, args) as cur:
+                row = await cur.fetchone()
+            return int(row[0]) if row and row[0] is not None else 0
+
+        async with self.db.execute(
+            "SELECT s.slug, count(*) FROM subscriptions s JOIN chats c USING (chat_id) "
+            "WHERE s.site = ? AND c.active = 1 GROUP BY s.slug ORDER BY count(*) DESC, s.slug",
+            (site,),
+        ) as cur:
+            subs = {r[0]: r[1] for r in await cur.fetchall()}
+        async with self.db.execute("SELECT status, count(*) FROM outbox GROUP BY status") as cur:
+            by_status = {r[0]: r[1] for r in await cur.fetchall()}
+        return Stats(
+            posts=await self.count_posts(site),
+            chats=await scalar("SELECT count(*) FROM chats WHERE active = 1"),
+            inactive_chats=await scalar("SELECT count(*) FROM chats WHERE active = 0"),
+            subscriptions=subs,
+            pending=by_status.get("pending", 0),
+            failed=by_status.get("failed", 0),
+            sent=by_status.get("sent", 0),
         )

@@ -990,9 +990,19 @@ class FakeTelegram:
             return self._queue_message(chat, uid, {"sticker": sticker})
 
     def press(
-        self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None
+        self,
+        chat_id: int,
+        message_id: int,
+        data: str,
+        *,
+        user_id: int | None = None,
+        strict: bool = True,
     ) -> str:
-        """A user presses the callback button ``data`` of a bot message; returns the query id."""
+        """A user presses the callback button ``data`` of a bot message; returns the query id.
+
+        ``strict=False`` sends ``data`` even if no button carries it, as a modified client
+        could (forged or stale callback data).
+        """
         with self._lock:
             chat = self._chats[chat_id]
             uid = self._sender(chat, user_id)
@@ -1005,7 +1015,7 @@ class FakeTelegram:
                 for b in row
                 if "callback_data" in b
             ]
-            if not any(b["callback_data"] == data for b in buttons):
+            if strict and not any(b["callback_data"] == data for b in buttons):
                 have = [b["callback_data"] for b in buttons]
                 raise ValueError(f"message {message_id} has no button {data!r} (buttons: {have})")
             qid = str(self._next_query_id)

@@ -1,0 +1,229 @@
+"""Posts, lists and keyboards as Telegram HTML. Everything that is not markup is escaped."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import texts
+from storage import ALL, Category, CategoryTree, Post, Stats, Subscription
+
+Gettext = Callable[[str], str]
+
+MAX_MESSAGE = 4096
+MAX_TITLE = 400
+EXCERPT_CHARS = 1500  # the full text is often blocked in Iran: the alert must stand alone
+CHECK, COVERED = "✅ ", "☑️ "
+_NON_WORD = re.compile(r"\W+")
+
+
+def e(text: str) -> str:
+    return escape(text, quote=False)
+
+
+def hashtag(name: str) -> str:
+    return "#" + _NON_WORD.sub("_", name).strip("_")
+
+
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a word boundary with an ellipsis."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def post_date(post: Post, _: Gettext) -> str:
+    return post.published.date().isoformat() if post.published else _(texts.UNDATED)
+
+
+def hashtags(post: Post, tree: CategoryTree) -> str:
+    names = [tree.by_id[c].name for c in post.categories if c in tree.by_id]
+    return " ".join(dict.fromkeys(hashtag(n) for n in names if _NON_WORD.sub("", n)))
+
+
+def _summary(post: Post) -> str:
+    """The excerpt, or the start of the text where WordPress's excerpt is a stub."""
+    excerpt = post.excerpt.removesuffix("[…]").removesuffix("[&#8230;]").strip()
+    return post.content if len(excerpt) < 200 and len(post.content) > len(excerpt) else excerpt
+
+
+def alert(post: Post, tree: CategoryTree, _: Gettext) -> str:
+    """One post as one message: title, date and hashtags, a summary, the link."""
+    head = f"<b>{e(clip(post.title, MAX_TITLE))}</b>\n"
+    meta = " · ".join(x for x in (post_date(post, _), hashtags(post, tree)) if x)
+    link = f'<a href="{escape(post.url, quote=True)}">{e(_(texts.READ_MORE))}</a>'
+    budget = MAX_MESSAGE - len(clip(post.title, MAX_TITLE)) - len(meta) - 40
+    summary = clip(_summary(post), min(EXCERPT_CHARS, max(budget, 0)))
+    body = f"\n\n{e(summary)}" if summary else ""
+    return f"{head}{e(meta)}{body}\n\n{link}"
+
+
+def post_line(post: Post, tree: CategoryTree, _: Gettext) -> str:
+    """A post as one entry of a list: linked title, date, hashtags."""
+    title = f'<a href="{escape(post.url, quote=True)}">{e(clip(post.title, 200))}</a>'
+    meta = " · ".join(x for x in (post_date(post, _), hashtags(post, tree)) if x)
+    return f"{title}\n{e(meta)}"
+
+
+def latest(posts: Sequence[Post], tree: CategoryTree, heading: str, _: Gettext) -> str:
+    if not posts:
+        return e(_(texts.LATEST_NONE))
+    lines = [f"<b>{e(heading)}</b>"] + [post_line(p, tree, _) for p in posts]
+    return "\n\n".join(lines)
+
+
+def start_intro(_: Gettext) -> str:
+    """Plain text: what the bot does, above the picker."""
+    return f"{_(texts.START)}\n\n{_(texts.START_PICK)}"
+
+
+def help_text(_: Gettext) -> str:
+    lines = [f"<b>{e(_(texts.HELP_TITLE))}</b>", ""]
+    for command, args, what, example in texts.COMMANDS:
+        usage = f"/{command} {_(args)}".rstrip() if args else f"/{command}"
+        lines.append(f"<code>{e(usage)}</code>: {e(_(what))}")
+        if example != f"/{command}":
+            lines.append(
+                "    " + e(_(texts.HELP_EXAMPLE)).format(example=f"<code>{e(example)}</code>")
+            )
+    lines += ["", e(_(texts.HELP_FOOTER))]
+    return "\n".join(lines)
+
+
+def category_list(tree: CategoryTree, _: Gettext) -> str:
+    if not len(tree):
+        return e(_(texts.NO_CATEGORIES))
+    lines = [e(_(texts.CATEGORIES)), ""]
+    for depth, cat in tree.walk():
+        lines.append(f"{'    ' * depth}{e(cat.name)}: <code>{e(cat.slug)}</code>")
+    return "\n".join(lines)
+
+
+def names(slugs: Iterable[str], tree: CategoryTree, _: Gettext) -> str:
+    """Categories named for a reply: their path where a name alone is ambiguous."""
+    out = []
+    for slug in slugs:
+        if slug == ALL:
+            out.append(_(texts.ALL_REPORTS))
+        elif slug in tree.by_slug:
+            out.append(tree.label(tree.by_slug[slug].wp_id))
+        else:
+            out.append(slug)
+    return ", ".join(out)
+
+
+def subscriptions(subs: Sequence[Subscription], tree: CategoryTree, _: Gettext) -> str:
+    if not subs:
+        return e(_(texts.MYSUBS_NONE))
+    lines = [e(_(texts.MYSUBS))]
+    lines += [f"• {e(names([s.slug], tree, _))}" for s in subs]
+    return "\n".join(lines)
+
+
+def _mark(cat: Category, tree: CategoryTree, followed: set[str]) -> str:
+    if cat.slug in followed:
+        return CHECK
+    if any(a.slug in followed for a in tree.ancestors(cat.wp_id)[1:]) or ALL in followed:
+        return COVERED
+    return ""
+
+
+def picker(
+    tree: CategoryTree, followed: set[str], view: int, _: Gettext
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The category picker: top-level categories, or one branch (``view`` is its id)."""
+    rows: list[list[InlineKeyboardButton]] = []
+    branch = tree.by_id.get(view)
+    if branch is None:
+        mark = CHECK if ALL in followed else ""
+        rows.append([InlineKeyboardButton(mark + _(texts.BUTTON_ALL), callback_data="sub:a:0")])
+        for cat in tree.children(0):
+            row = [
+                InlineKeyboardButton(
+                    _mark(cat, tree, followed) + cat.name, callback_data=f"sub:t:{cat.wp_id}:0"
+                )
+            ]
+            if tree.children(cat.wp_id):
+                label = _(texts.BUTTON_OPEN).format(category=cat.name)
+                row.append(InlineKeyboardButton(label, callback_data=f"sub:v:{cat.wp_id}"))
+            rows.append(row)
+        text = _(texts.PICKER)
+    else:
+        target = f":{branch.wp_id}"
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    _mark(branch, tree, followed) + branch.name,
+                    callback_data=f"sub:t:{branch.wp_id}{target}",
+                )
+            ]
+        )
+        below = [c for _d, c in _subtree(tree, branch.wp_id)]
+        for i in range(0, len(below), 2):
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        _mark(c, tree, followed) + c.name, callback_data=f"sub:t:{c.wp_id}{target}"
+                    )
+                    for c in below[i : i + 2]
+                ]
+            )
+        rows.append([InlineKeyboardButton(_(texts.BUTTON_BACK), callback_data="sub:v:0")])
+        text = _(texts.PICKER_BRANCH).format(category=tree.label(branch.wp_id))
+    rows.append([InlineKeyboardButton(_(texts.BUTTON_DONE), callback_data="sub:d")])
+    return e(text), InlineKeyboardMarkup(rows)
+
+
+def _subtree(tree: CategoryTree, root: int) -> list[tuple[int, Category]]:
+    out: list[tuple[int, Category]] = []
+
+    def visit(parent: int, depth: int) -> None:
+        for c in tree.children(parent):
+            out.append((depth, c))
+            visit(c.wp_id, depth + 1)
+
+    visit(root, 0)
+    return out
+
+
+def forget_keyboard(_: Gettext) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(_(texts.BUTTON_FORGET), callback_data="forget:yes"),
+                InlineKeyboardButton(_(texts.BUTTON_CANCEL), callback_data="forget:no"),
+            ]
+        ]
+    )
+
+
+def stats(s: Stats, last_poll: dict[str, object] | None, tree: CategoryTree, _: Gettext) -> str:
+    lines = [
+        f"<b>{e(_(texts.STATS_TITLE))}</b>",
+        e(_(texts.STATS_POSTS).format(n=s.posts)),
+        e(_(texts.STATS_CHATS).format(n=s.chats, inactive=s.inactive_chats)),
+        e(_(texts.STATS_DELIVERIES).format(pending=s.pending, failed=s.failed, sent=s.sent)),
+    ]
+    if last_poll:
+        errors = last_poll.get("errors") or []
+        result = (
+            "failed: " + "; ".join(str(x) for x in errors)  # type: ignore[attr-defined]
+            if errors
+            else f"{last_poll.get('source')}: {last_poll.get('new')} new, "
+            f"{last_poll.get('modified')} modified"
+        )
+        lines.append(e(_(texts.STATS_LAST_POLL).format(when=last_poll.get("at"), result=result)))
+    else:
+        lines.append(e(_(texts.STATS_NEVER)))
+    if s.subscriptions:
+        lines.append(e(_(texts.STATS_SUBS)))
+        lines += [f"• {e(names([slug], tree, _))}: {n}" for slug, n in s.subscriptions.items()]
+    return "\n".join(lines)

@@ -1,0 +1,200 @@
+"""Drains the outbox to Telegram: paced, one message in flight per chat, exactly once.
+
+A row is marked sent, with Telegram's message id, as soon as Telegram accepts the message;
+so a crash can repeat at most the messages in flight at that moment, and loses none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
+
+from bot.pacing import ChatPace
+from storage import Delivery, Post, Store
+
+log = logging.getLogger(__name__)
+
+Render = Callable[[Post, str | None], str]
+
+
+@dataclass(frozen=True, slots=True)
+class SendPolicy:
+    private_interval: float = 1.0
+    group_per_minute: int = 20
+    max_attempts: int = 5
+    retry_base: float = 5.0  # seconds before the first retry of a failed send; then doubling
+    retry_max: float = 600.0
+    concurrency: int = 32  # messages in flight at once
+    batch: int = 500  # outbox rows read at a time
+    idle: float = 5.0  # seconds between looks at the outbox when nothing wakes the sender
+
+
+def retry_delay(policy: SendPolicy, attempts: int) -> float:
+    return float(min(policy.retry_base * 2 ** max(attempts - 1, 0), policy.retry_max))
+
+
+class Sender:
+    def __init__(
+        self, bot: ExtBot[dict[str, Any]], store: Store, render: Render, policy: SendPolicy
+    ) -> None:
+        self.bot = bot
+        self.store = store
+        self.render = render
+        self.policy = policy
+        self.pace = ChatPace(policy.private_interval, policy.group_per_minute)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._slots = asyncio.Semaphore(policy.concurrency)
+        self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._posts: OrderedDict[int, Post | None] = OrderedDict()
+        self.sent = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until stop(); failures of one row never stop the loop."""
+        while not self._stopping:
+            try:
+                wait = await self._pass()
+            except Exception:
+                log.exception("sender: pass failed; retrying shortly")
+                wait = self.policy.idle
+            if self._stopping:
+                break
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop dispatching and let the messages in flight finish and be recorded."""
+        self._stopping = True
+        self._wake.set()
+        pending = list(self._inflight.values())
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+
+    async def _pass(self) -> float:
+        """Dispatch every due row whose chat is free; returns how long to wait next."""
+        after = (0, 0)
+        wait = self.policy.idle
+        while not self._stopping:
+            rows = await self.store.due_deliveries(self.policy.batch, after=after)
+            if not rows:
+                break
+            after = (rows[-1].post_id, rows[-1].chat_id)
+            for row in rows:
+                if self._stopping:
+                    break
+                now = time.monotonic()
+                ready = self.pace.ready_at(row.chat_id)
+                if row.chat_id in self._inflight:
+                    wait = min(wait, 0.05)
+                    continue
+                if ready > now:
+                    wait = min(wait, ready - now)
+                    continue
+                await self._slots.acquire()
+                if self._stopping:
+                    self._slots.release()
+                    break
+                self._inflight[row.chat_id] = asyncio.create_task(self._deliver(row))
+        postponed = await self.store.next_due()
+        if postponed is not None:
+            wait = min(wait, (postponed - datetime.now(UTC)).total_seconds())
+        return max(wait, 0.01)
+
+    async def _post(self, post_id: int) -> Post | None:
+        # One post goes to many chats in a row: keep the few most recent at hand.
+        if post_id in self._posts:
+            self._posts.move_to_end(post_id)
+            return self._posts[post_id]
+        found = await self.store.get_posts([post_id])
+        post = found[0] if found else None
+        self._posts[post_id] = post
+        if len(self._posts) > 64:
+            self._posts.popitem(last=False)
+        return post
+
+    async def _deliver(self, row: Delivery) -> None:
+        try:
+            await self._send(row)
+        except Exception:
+            log.exception("sender: delivery of post %d failed unexpectedly", row.post_id)
+            await self._retry(row, "internal error")
+        finally:
+            self._inflight.pop(row.chat_id, None)
+            self._slots.release()
+            self._wake.set()
+
+    async def _send(self, row: Delivery) -> None:
+        post = await self._post(row.post_id)
+        if post is None:
+            await self.store.mark_failed(row.chat_id, row.post_id, "post no longer stored")
+            return
+        try:
+            message = await self.bot.send_message(
+                row.chat_id, self.render(post, row.language), rate_limit_args={"bulk": True}
+            )
+        except RetryAfter as exc:
+            seconds = _seconds(exc.retry_after)
+            self.pace.hold(row.chat_id, time.monotonic() + seconds)
+            until = datetime.now(UTC) + timedelta(seconds=seconds)
+            await self.store.postpone(
+                row.chat_id, row.post_id, until, "flood control", count_attempt=False
+            )
+            log.info("sender: flood control, one chat waits %.0f s", seconds)
+            return
+        except ChatMigrated as exc:
+            # The group became a supergroup: its rows move to the new id and go out there.
+            await self.store.migrate_chat(row.chat_id, exc.new_chat_id)
+            self.pace.forget(row.chat_id)
+            return
+        except Forbidden as exc:
+            await self._deactivate(row, str(exc))
+            return
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                await self._deactivate(row, str(exc))
+            else:
+                # Telegram refuses this message itself: sending it again will not help.
+                log.warning("sender: Telegram refused an alert: %s", exc.message)
+                await self.store.mark_failed(row.chat_id, row.post_id, exc.message)
+            return
+        except TelegramError as exc:  # network errors, time-outs, 5xx
+            await self._retry(row, f"{exc.__class__.__name__}: {exc}")
+            return
+        await self.store.mark_sent(row.chat_id, row.post_id, message.message_id)
+        self.pace.sent(row.chat_id, row.chat_type, time.monotonic())
+        self.sent += 1
+
+    async def _deactivate(self, row: Delivery, reason: str) -> None:
+        dropped = await self.store.deactivate(row.chat_id)
+        self.pace.forget(row.chat_id)
+        log.info("sender: chat unreachable (%s); %d pending alerts dropped", reason, dropped)
+        log.debug("sender: deactivated chat %d", row.chat_id)
+
+    async def _retry(self, row: Delivery, error: str) -> None:
+        attempts = row.attempts + 1
+        if attempts >= self.policy.max_attempts:
+            log.warning("sender: giving up an alert after %d attempts: %s", attempts, error)
+            await self.store.mark_failed(row.chat_id, row.post_id, error)
+            return
+        delay = retry_delay(self.policy, attempts)
+        until = datetime.now(UTC) + timedelta(seconds=delay)
+        await self.store.postpone(row.chat_id, row.post_id, until, error, count_attempt=True)
+        log.info("sender: send failed (%s); retry %d in %.0f s", error, attempts, delay)
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)

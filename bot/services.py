@@ -1,0 +1,31 @@
+"""The long-lived parts of a running bot, created in post_init and closed in post_shutdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from bot.pacing import Pacer
+from bot.poller import Poller
+from bot.sender import Sender
+from bot.site import SiteClient
+from storage import CategoryTree, Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    site: SiteClient
+    poller: Poller
+    pacer: Pacer
+    sender: Sender | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def tree(self) -> CategoryTree:
+        return self.poller.tree
+
+    @property
+    def site_key(self) -> str:
+        return self.settings.site

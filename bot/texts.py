@@ -1,0 +1,140 @@
+"""Every user-facing text, in one catalog.
+
+Texts are plain English message ids for stdlib gettext: a translation is a ``.po``/``.mo``
+file under ``bot/locale/<lang>/LC_MESSAGES/hrm-bot.mo``, not a code change. They are plain
+text, not HTML: the renderer escapes them and adds the markup, so a text may say
+``/search <words>`` safely.
+"""
+
+from __future__ import annotations
+
+import gettext
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+DOMAIN = "hrm-bot"
+LOCALE_DIR = Path(__file__).parent / "locale"
+
+
+def N_(text: str) -> str:
+    """Marks a catalog text for extraction; translated when used, through ``tr``."""
+    return text
+
+
+@lru_cache(maxsize=32)
+def _translation(language: str) -> gettext.NullTranslations:
+    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+
+
+def tr(language: str | None) -> Callable[[str], str]:
+    """The gettext function for a language (English when it has no catalog)."""
+    return _translation((language or "en").split("-")[0].lower()).gettext
+
+
+# -- /start and /help ------------------------------------------------------------------------
+START = N_(
+    "This bot brings you the reports of Iran Human Rights Monitor (iran-hrm.com) as soon as "
+    "they are published, in the categories you choose. Each report comes as one message "
+    "with its title, date and a summary you can read even where the site is blocked."
+)
+START_PICK = N_("Choose below what this chat follows, or send /help to see every command.")
+HELP_TITLE = N_("What this bot can do")
+HELP_EXAMPLE = N_("Example: {example}")
+HELP_FOOTER = N_(
+    "In groups, only administrators can change what the group follows. The bot keeps only "
+    "this chat's id, type, language, subscriptions and delivery state; /forget deletes them."
+)
+
+# (command, arguments, what it does, example); arguments and examples are shown as code.
+COMMANDS: tuple[tuple[str, str, str, str], ...] = (
+    ("start", "", N_("what this bot does, and the category picker"), "/start"),
+    ("help", "", N_("this list"), "/help"),
+    ("subscribe", N_("[category ...]"),
+     N_("follow categories; without a name, a picker; 'all' follows every report"),
+     "/subscribe executions women"),
+    ("unsubscribe", N_("category ... | all"), N_("stop following categories"),
+     "/unsubscribe women"),
+    ("mysubs", "", N_("what this chat follows"), "/mysubs"),
+    ("categories", "", N_("every category with its short name (slug)"), "/categories"),
+    ("latest", N_("[category]"), N_("the newest reports, of all or of one category"),
+     "/latest executions"),
+    ("forget", "", N_("delete everything the bot keeps about this chat"), "/forget"),
+    ("stats", "", N_("figures for the bot's administrators"), "/stats"),
+)  # fmt: skip
+# Short descriptions for Telegram's command menu (setMyCommands), at most 256 characters.
+MENU: tuple[tuple[str, str], ...] = (
+    ("start", N_("What this bot does; choose categories")),
+    ("subscribe", N_("Follow categories")),
+    ("unsubscribe", N_("Stop following categories")),
+    ("mysubs", N_("What this chat follows")),
+    ("latest", N_("The newest reports")),
+    ("categories", N_("All categories")),
+    ("forget", N_("Delete what the bot keeps about this chat")),
+    ("help", N_("Every command, with examples")),
+)
+
+# -- subscriptions ----------------------------------------------------------------------------
+PICKER = N_(
+    "Tap a category to follow it; tap again to stop. A category includes its sub-categories."
+)
+PICKER_BRANCH = N_("{category} and its sub-categories. Tap to follow or stop following.")
+BUTTON_ALL = N_("All reports")
+BUTTON_OPEN = N_("{category} ›")
+BUTTON_BACK = N_("‹ All categories")
+BUTTON_DONE = N_("Done")
+PICKER_DONE = N_("Saved. This chat follows: {names}.")
+PICKER_DONE_NONE = N_("Saved. This chat follows nothing yet.")
+TOAST_FOLLOW = N_("Following {category}")
+TOAST_UNFOLLOW = N_("No longer following {category}")
+SUBSCRIBED = N_("Now following: {names}.")
+ALREADY_SUBSCRIBED = N_("Already following: {names}.")
+UNSUBSCRIBED = N_("Stopped following: {names}.")
+NOT_SUBSCRIBED = N_("This chat was not following: {names}.")
+UNSUBSCRIBE_USAGE = N_("Name what to stop following, for example /unsubscribe women, or 'all'.")
+UNSUBSCRIBED_ALL = N_("This chat follows nothing any more.")
+UNKNOWN_CATEGORY = N_("There is no category called “{name}”.")
+DID_YOU_MEAN = N_("Did you mean: {names}?")
+SEE_CATEGORIES = N_("Send /categories to see them all.")
+AMBIGUOUS_CATEGORY = N_("“{name}” is the name of more than one category: {labels}. Use the slug.")
+ALL_REPORTS = N_("all reports")
+MYSUBS_NONE = N_("This chat follows nothing yet. Send /subscribe to choose categories.")
+MYSUBS = N_("This chat follows:")
+CATEGORIES = N_("Categories, with the slug to use in commands:")
+NO_CATEGORIES = N_("The category list is not loaded yet. Try again in a minute.")
+
+# -- posts ------------------------------------------------------------------------------------
+LATEST = N_("The newest reports:")
+LATEST_IN = N_("The newest reports in {category}:")
+LATEST_NONE = N_("No reports are stored yet.")
+READ_MORE = N_("Read the full report")
+UNDATED = N_("undated")
+
+# -- privacy ----------------------------------------------------------------------------------
+FORGET_CONFIRM = N_(
+    "This deletes everything the bot keeps about this chat: what it follows and the alerts "
+    "waiting to be sent. Delete it?"
+)
+BUTTON_FORGET = N_("Delete")
+BUTTON_CANCEL = N_("Cancel")
+FORGOTTEN = N_("Deleted. The bot keeps nothing about this chat now. Send /start to begin again.")
+FORGET_CANCELLED = N_("Nothing was deleted.")
+
+# -- admin ------------------------------------------------------------------------------------
+STATS_TITLE = N_("Statistics")
+STATS_POSTS = N_("Posts stored: {n}")
+STATS_CHATS = N_("Chats: {n} active, {inactive} inactive")
+STATS_SUBS = N_("Subscriptions by category:")
+STATS_DELIVERIES = N_("Alerts: {pending} pending, {failed} failed, {sent} sent")
+STATS_LAST_POLL = N_("Last poll: {when}, {result}")
+STATS_NEVER = N_("Last poll: never")
+ADMINS_ONLY = N_("This command is for the bot's administrators.")
+
+# -- refusals and hints -----------------------------------------------------------------------
+GROUP_ADMINS_ONLY = N_("Only the group's administrators can change what this group follows.")
+UNKNOWN_COMMAND = N_("I don't know that command. Send /help to see what I can do.")
+NOT_TEXT = N_("I only understand text commands. Send /help to see them.")
+TOO_LONG = N_("That is too long for a command. Send /help to see how commands look.")
+PLAIN_TEXT = N_("Send /help to see what I can do.")
+STALE_BUTTON = N_("This button is out of date. Send the command again.")
+SOMETHING_WRONG = N_("Something went wrong on our side. Please try again later.")

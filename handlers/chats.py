@@ -1,0 +1,28 @@
+"""Chat events: a group that becomes a supergroup keeps what it follows."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+
+from bot.context import BotContext
+
+log = logging.getLogger(__name__)
+
+
+async def migrate(update: Update, context: BotContext) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    # Telegram sends both sides: the old group names the new id, the supergroup the old one.
+    if message.migrate_to_chat_id:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    await context.store.migrate_chat(old, new)
+    if context.services.sender is not None:
+        context.services.sender.pace.forget(old)
+    log.info("a group became a supergroup; its subscriptions moved along")

@@ -1,0 +1,100 @@
+"""What every handler needs: the reply, the chat's language, group rights."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from telegram import Chat, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest
+
+from bot import texts
+from bot.context import BotContext
+from bot.render import MAX_MESSAGE, e
+
+log = logging.getLogger(__name__)
+
+Gettext = Callable[[str], str]
+MANAGERS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
+
+
+def language(update: Update) -> str | None:
+    user = update.effective_user
+    return user.language_code if user else None
+
+
+def gettext(update: Update) -> Gettext:
+    return texts.tr(language(update))
+
+
+def chunks(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split a long HTML text at line ends so that no piece breaks a tag."""
+    out: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            out.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        out.append(current)
+    return out
+
+
+async def reply(
+    update: Update,
+    context: BotContext,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    message = None
+    pieces = chunks(text)
+    for i, piece in enumerate(pieces):
+        message = await context.bot.send_message(
+            chat.id, piece, reply_markup=markup if i == len(pieces) - 1 else None
+        )
+    return message
+
+
+async def can_manage(update: Update, context: BotContext) -> bool:
+    """In groups only administrators change settings; in private chats the user does."""
+    chat = update.effective_chat
+    if chat is None:
+        return False
+    if chat.type == ChatType.PRIVATE:
+        return True
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        # An anonymous administrator writes as the group itself.
+        return message.sender_chat.id == chat.id
+    user = update.effective_user
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in MANAGERS
+
+
+async def refuse_non_admin(update: Update, context: BotContext) -> bool:
+    """Reply with a refusal and return True when the sender may not change this chat."""
+    if await can_manage(update, context):
+        return False
+    _ = gettext(update)
+    if update.callback_query is not None:
+        await update.callback_query.answer(_(texts.GROUP_ADMINS_ONLY), show_alert=True)
+    else:
+        await reply(update, context, e(_(texts.GROUP_ADMINS_ONLY)))
+    return True
+
+
+def chat_type(chat: Chat) -> str:
+    return str(chat.type)
+
+
+def is_not_modified(exc: BadRequest) -> bool:
+    return "not modified" in exc.message.lower()

@@ -1,0 +1,38 @@
+"""The last resort: log the failure (never the message text) and tell the user briefly."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot import render, texts
+from bot.context import BotContext
+from handlers.common import gettext
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    error = context.error
+    kind = "update" if isinstance(update, Update) else "job"
+    log.error(
+        "error while handling an %s: %s: %s",
+        kind,
+        error.__class__.__name__,
+        error,
+        exc_info=error if not isinstance(error, TelegramError) else None,
+    )
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    _ = gettext(update)
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(_(texts.SOMETHING_WRONG), show_alert=True)
+        else:
+            await context.bot.send_message(
+                update.effective_chat.id, render.e(_(texts.SOMETHING_WRONG))
+            )
+    except TelegramError:
+        pass  # nothing more to do: it is logged above

@@ -1,0 +1,18 @@
+"""/start and /help."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import render
+from bot.context import BotContext
+from handlers.common import gettext, reply
+from handlers.subscriptions import show_picker
+
+
+async def start(update: Update, context: BotContext) -> None:
+    await show_picker(update, context, intro=render.e(render.start_intro(gettext(update))))
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    await reply(update, context, render.help_text(gettext(update)))
