@@ -11,6 +11,9 @@ def configure(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    numeric = logging.getLevelName(level)
     # httpx logs every request URL at INFO, and Bot API URLs carry the bot token.
     for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, numeric))
+    # At DEBUG, python-telegram-bot logs whole updates and requests: users' messages.
+    logging.getLogger("telegram").setLevel(max(logging.INFO, numeric))

@@ -11,6 +11,10 @@ from handlers.subscriptions import show_picker
 
 
 async def start(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    if chat is not None:
+        # A user who blocked the bot and comes back presses Start: deliver again.
+        await context.store.reactivate(chat.id)
     await show_picker(update, context, intro=render.e(render.start_intro(gettext(update))))
 
 

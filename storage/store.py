@@ -165,6 +165,15 @@ class Store:
         async with self.writer.transaction() as db:
             return await chats.forget(db, chat_id)
 
+    async def reactivate(self, chat_id: int) -> None:
+        async with self.db.execute(
+            "SELECT 1 FROM chats WHERE chat_id = ? AND active = 0", (chat_id,)
+        ) as cur:
+            if await cur.fetchone() is None:
+                return  # the usual case costs no write
+        async with self.writer.transaction() as db:
+            await db.execute("UPDATE chats SET active = 1 WHERE chat_id = ?", (chat_id,))
+
     async def deactivate(self, chat_id: int) -> int:
         async with self.writer.transaction() as db:
             return await chats.deactivate(db, chat_id)

@@ -1119,7 +1119,7 @@ class FakeTelegram:
     async def wait_for(
         self,
         predicate: Callable[[], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - part of the tests' API
+        timeout: float = 5.0,
     ) -> None:
         deadline = time.monotonic() + timeout
         while not predicate():
