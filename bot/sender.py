@@ -89,6 +89,9 @@ class Sender:
         after = (0, 0)
         wait = self.policy.idle
         while not self._stopping:
+            # A chat with a message in flight while the rows are read may have that very row
+            # sent meanwhile: its rows in this batch are stale, so they wait for the next read.
+            busy = set(self._inflight)
             rows = await self.store.due_deliveries(self.policy.batch, after=after)
             if not rows:
                 break
@@ -98,7 +101,7 @@ class Sender:
                     break
                 now = time.monotonic()
                 ready = self.pace.ready_at(row.chat_id)
-                if row.chat_id in self._inflight:
+                if row.chat_id in busy or row.chat_id in self._inflight:
                     wait = min(wait, 0.05)
                     continue
                 if ready > now:
@@ -175,6 +178,7 @@ class Sender:
             await self._retry(row, f"{exc.__class__.__name__}: {exc}")
             return
         await self.store.mark_sent(row.chat_id, row.post_id, message.message_id)
+        log.debug("sender: post %d sent to chat %d", row.post_id, row.chat_id)
         self.pace.sent(row.chat_id, row.chat_type, time.monotonic())
         self.sent += 1
 

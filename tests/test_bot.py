@@ -6,6 +6,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -400,6 +401,30 @@ async def test_flood_wait_for_one_chat_does_not_hold_others(
     assert alerts(bot.tg, USER) == ["Flood test"]
     async with bot.store.db.execute("SELECT status, count(*) FROM outbox GROUP BY status") as c:
         assert dict(await c.fetchall()) == {"sent": 3}
+
+
+async def test_slow_sends_are_never_repeated(bot: Running, wp: FakeWordPress) -> None:
+    # Rows are read while sends are in flight; a row sent meanwhile must not go out again.
+    for chat in (USER, OTHER, THIRD):
+        await bot.command(chat, "/subscribe all")
+    store = bot.store
+    read_rows = store.due_deliveries
+
+    async def slow_read(*args: Any, **kwargs: Any) -> Any:
+        rows = await read_rows(*args, **kwargs)
+        await asyncio.sleep(0.05)  # the sends in flight finish while the rows are read
+        return rows
+
+    store.due_deliveries = slow_read  # type: ignore[method-assign]
+    bot.tg.fail("sendMessage", error="timeout", delay=0.03)
+    wp.add_posts(6)
+    await bot.poll()
+    for chat in (USER, OTHER, THIRD):
+        await wait_alerts(bot, chat, 6, timeout=10)
+    await asyncio.sleep(0.3)
+    for chat in (USER, OTHER, THIRD):
+        got = alerts(bot.tg, chat)
+        assert len(got) == 6 and len(set(got)) == 6
 
 
 async def test_blocked_chat_is_deactivated(bot: Running, wp: FakeWordPress) -> None:

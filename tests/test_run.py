@@ -34,8 +34,8 @@ def env_for(tg: FakeTelegram, wp: FakeWordPress, db: Path, **extra: str) -> dict
         SITE_URL=wp.url,
         DATABASE_PATH=str(db),
         POLL_INTERVAL="1",
-        LOG_LEVEL="INFO",
         SEND_RETRY_BASE="0.2",
+        LOG_LEVEL="INFO",
         PRIVATE_CHAT_INTERVAL="0",
         PYTHONUNBUFFERED="1",
     )
