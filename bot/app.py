@@ -19,6 +19,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -29,10 +30,11 @@ from bot.context import BotApplication, BotContext
 from bot.errors import HrmBotError
 from bot.pacing import PacedLimiter, Pacer
 from bot.poller import Poller, backoff_delay
+from bot.searching import RateLimit
 from bot.sender import Sender, SendPolicy
 from bot.services import Services
 from bot.site import SiteClient
-from handlers import admin, chats, fallback, posts, privacy, start, subscriptions
+from handlers import admin, chats, fallback, inline, posts, privacy, search, start, subscriptions
 from handlers.errors import on_error
 from storage import Post, Store
 
@@ -82,6 +84,7 @@ def register_handlers(app: BotApplication) -> None:
         "mysubs": subscriptions.mysubs,
         "categories": subscriptions.categories,
         "latest": posts.latest,
+        "search": search.search,
         "forget": privacy.forget,
         "stats": admin.stats,
     }
@@ -89,7 +92,9 @@ def register_handlers(app: BotApplication) -> None:
         app.add_handler(CommandHandler(name, callback, filters=only_messages))
     app.add_handler(CallbackQueryHandler(subscriptions.picker_callback, pattern=r"^sub:"))
     app.add_handler(CallbackQueryHandler(privacy.forget_callback, pattern=r"^forget:"))
+    app.add_handler(CallbackQueryHandler(search.page_callback, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(fallback.stale_callback))
+    app.add_handler(InlineQueryHandler(inline.inline_query))
     # After the known commands: anything else that looks like a command.
     app.add_handler(MessageHandler(filters.COMMAND & only_messages, fallback.unknown_command))
     app.add_handler(
@@ -151,7 +156,16 @@ async def _post_init(app: BotApplication) -> None:
         return render.alert(post, poller.tree, texts.tr(language))
 
     sender = Sender(app.bot, store, render_alert, send_policy(settings))
-    services = Services(settings, store, site, poller, app.bot_data["pacer"], sender)
+    services = Services(
+        settings,
+        store,
+        site,
+        poller,
+        app.bot_data["pacer"],
+        sender,
+        search_limit=RateLimit(settings.search_per_minute),
+        inline_limit=RateLimit(settings.inline_per_minute),
+    )
     app.bot_data[BotContext.SERVICES] = services
     try:
         await app.bot.set_my_commands([(c, texts.tr(None)(d)) for c, d in texts.MENU])

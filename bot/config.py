@@ -33,6 +33,9 @@ class Settings:
     send_max_attempts: int = 5
     send_retry_base: float = 5.0
     send_retry_max: float = 600.0
+    # Searches a user may make in a minute, so the archive cannot be scraped through the bot.
+    search_per_minute: int = 20
+    inline_per_minute: int = 60
 
     @property
     def site(self) -> str:
@@ -113,6 +116,8 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "send_max_attempts": _number(1, int),
     "send_retry_base": _number(0, float),
     "send_retry_max": _number(0, float),
+    "search_per_minute": _number(1, int),
+    "inline_per_minute": _number(1, int),
 }
 
 

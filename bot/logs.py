@@ -11,6 +11,10 @@ def configure(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         force=True,
     )
+    quiet_libraries(level)
+
+
+def quiet_libraries(level: str) -> None:
     numeric = logging.getLevelName(level)
     # httpx logs every request URL at INFO, and Bot API URLs carry the bot token.
     for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite"):

@@ -9,7 +9,8 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
-from storage import ALL, Category, CategoryTree, Post, Stats, Subscription
+from storage import ALL, Category, CategoryTree, Post, SearchPage, Stats, Subscription
+from storage.normalize import HIT_END, HIT_START
 
 Gettext = Callable[[str], str]
 
@@ -230,3 +231,59 @@ def stats(s: Stats, last_poll: dict[str, object] | None, tree: CategoryTree, _: 
         lines.append(e(_(texts.STATS_SUBS)))
         lines += [f"• {e(names([slug], tree, _))}: {n}" for slug, n in s.subscriptions.items()]
     return "\n".join(lines)
+
+
+def snippet(text: str) -> str:
+    """A search snippet as HTML: escaped, with the matched words in bold."""
+    html = e(" ".join(text.split()))
+    if html.count(HIT_START) != html.count(HIT_END):
+        return html.replace(HIT_START, "").replace(HIT_END, "")
+    return html.replace(HIT_START, "<b>").replace(HIT_END, "</b>")
+
+
+def search_usage(bot_username: str | None, _: Gettext) -> str:
+    lines = [e(_(texts.SEARCH_USAGE)), ""]
+    for example, what in texts.SEARCH_SYNTAX:
+        lines.append(f"<code>{e(example)}</code>: {e(_(what))}")
+    if bot_username:
+        lines += ["", e(_(texts.INLINE_HINT).format(bot=bot_username))]
+    return "\n".join(lines)
+
+
+def search_page(page: SearchPage, tree: CategoryTree, query: str, offset: int, _: Gettext) -> str:
+    shown = clip(query, 80)
+    if not page.hits:
+        return e(_(texts.SEARCH_NONE).format(query=shown))
+    first, last = offset + 1, offset + len(page.hits)
+    lines = [f"<b>{e(_(texts.SEARCH_RESULTS).format(first=first, last=last, query=shown))}</b>"]
+    for hit in page.hits:
+        post = hit.post
+        labels = ", ".join(tree.label(c) for c in post.categories if c in tree.by_id)
+        meta = " · ".join(x for x in (post_date(post, _), labels) if x)
+        title = f'<a href="{escape(post.url, quote=True)}">{e(clip(post.title, 200))}</a>'
+        body = snippet(hit.snippet) if hit.snippet else e(clip(_summary(post), 200))
+        lines.append(f"{title}\n{e(meta)}\n{body}")
+    return "\n\n".join(lines)
+
+
+def search_keyboard(
+    key: str, offset: int, more: bool, per_page: int, _: Gettext
+) -> InlineKeyboardMarkup | None:
+    row = []
+    if offset > 0:
+        row.append(
+            InlineKeyboardButton(
+                _(texts.BUTTON_PREVIOUS), callback_data=f"s:{key}:{max(offset - per_page, 0)}"
+            )
+        )
+    if more:
+        row.append(
+            InlineKeyboardButton(
+                _(texts.BUTTON_NEXT), callback_data=f"s:{key}:{offset + per_page}"
+            )
+        )
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+def inline_description(post: Post, _: Gettext) -> str:
+    return f"{post_date(post, _)} · {clip(_summary(post), 120)}"

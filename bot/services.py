@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from bot.config import Settings
 from bot.pacing import Pacer
 from bot.poller import Poller
+from bot.searching import RateLimit, SearchKeys
 from bot.sender import Sender
 from bot.site import SiteClient
 from storage import CategoryTree, Store
@@ -20,6 +21,9 @@ class Services:
     poller: Poller
     pacer: Pacer
     sender: Sender | None = None
+    search_limit: RateLimit = field(default_factory=lambda: RateLimit(20))
+    inline_limit: RateLimit = field(default_factory=lambda: RateLimit(60))
+    search_keys: SearchKeys = field(default_factory=SearchKeys)
     extras: dict[str, object] = field(default_factory=dict)
 
     @property

@@ -59,6 +59,8 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("categories", "", N_("every category with its short name (slug)"), "/categories"),
     ("latest", N_("[category]"), N_("the newest reports, of all or of one category"),
      "/latest executions"),
+    ("search", N_("<words>"), N_("search every report; see the search help below"),
+     "/search Evin hunger strike"),
     ("forget", "", N_("delete everything the bot keeps about this chat"), "/forget"),
     ("stats", "", N_("figures for the bot's administrators"), "/stats"),
 )  # fmt: skip
@@ -69,6 +71,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("unsubscribe", N_("Stop following categories")),
     ("mysubs", N_("What this chat follows")),
     ("latest", N_("The newest reports")),
+    ("search", N_("Search every report")),
     ("categories", N_("All categories")),
     ("forget", N_("Delete what the bot keeps about this chat")),
     ("help", N_("Every command, with examples")),
@@ -138,3 +141,29 @@ TOO_LONG = N_("That is too long for a command. Send /help to see how commands lo
 PLAIN_TEXT = N_("Send /help to see what I can do.")
 STALE_BUTTON = N_("This button is out of date. Send the command again.")
 SOMETHING_WRONG = N_("Something went wrong on our side. Please try again later.")
+
+# -- search -----------------------------------------------------------------------------------
+SEARCH_USAGE = N_("Search every report of the archive, in English or Persian:")
+SEARCH_SYNTAX: tuple[tuple[str, str], ...] = (
+    ("/search Evin hunger strike", N_("reports with all of these words")),
+    ('/search "death row"', N_("the exact phrase")),
+    ("/search execution -drug", N_("without a word")),
+    ("/search execut*", N_("words that start so")),
+    ("/search women category:executions", N_("in a category and its sub-categories")),
+    ("/search Evin since:2024-01 until:2024-06", N_("published in that period")),
+    ("/search اعدام قزل‌حصار", N_("Persian, however it is typed")),
+)  # fmt: skip
+INLINE_HINT = N_("In any chat, type @{bot} and a few words to find a report and share it.")
+SEARCH_TOO_LONG = N_("That search is too long: at most {limit} characters, please.")
+SEARCH_NO_TERMS = N_("There is nothing to search for in that. Try some words:")
+SEARCH_RESULTS = N_("Reports {first}–{last} for: {query}")
+SEARCH_NONE = N_("No report matches: {query}")
+SEARCH_UNKNOWN_CATEGORY = N_("There is no category “{name}”; send /categories to see them.")
+SEARCH_IGNORED = N_("Not understood, searched as words: {filters}")
+SEARCH_SLOW_DOWN = N_("That is a lot of searches. Please wait {seconds} seconds and try again.")
+SEARCH_EXPIRED = N_("This search has expired. Send it again.")
+BUTTON_PREVIOUS = N_("‹ Previous")
+BUTTON_NEXT = N_("Next ›")
+INLINE_NONE = N_("No report found. Open the bot")
+INLINE_SLOW_DOWN = N_("Too many searches. Wait a moment")
+INLINE_REFUSED = N_("Search help")

@@ -11,6 +11,10 @@ from handlers.subscriptions import show_picker
 
 
 async def start(update: Update, context: BotContext) -> None:
+    if context.args == ["search"]:
+        # Opened from inline mode's button: the user wanted to search.
+        await reply(update, context, render.search_usage(context.bot.username, gettext(update)))
+        return
     chat = update.effective_chat
     if chat is not None:
         # A user who blocked the bot and comes back presses Start: deliver again.

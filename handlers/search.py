@@ -1,0 +1,112 @@
+"""/search and its Previous/Next buttons. Queries are never stored or logged."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import BadRequest
+
+from bot import render, texts
+from bot.context import BotContext
+from bot.errors import InvalidQueryError
+from handlers.common import Gettext, gettext, is_not_modified, reply
+from storage import SearchQuery, parse_query
+
+PER_PAGE = 5
+MAX_OFFSET = 995  # the ranking looks at the 1,000 newest matches
+CALLBACK = re.compile(r"^s:([A-Za-z0-9_-]{8}):(\d{1,4})$")
+
+
+def query_text(update: Update) -> str:
+    """What follows the command, spacing and quotes as typed."""
+    message = update.effective_message
+    text = message.text if message is not None and message.text else ""
+    parts = text.split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
+
+
+def refusal(exc: InvalidQueryError, context: BotContext, _: Gettext) -> str:
+    if exc.reason == "too_long":
+        return render.e(_(texts.SEARCH_TOO_LONG).format(limit=exc.limit))
+    usage = render.search_usage(context.bot.username, _)
+    if exc.reason == "no_terms":
+        return f"{render.e(_(texts.SEARCH_NO_TERMS))}\n\n{usage}"
+    return usage
+
+
+def category_problem(query: SearchQuery, context: BotContext, _: Gettext) -> str | None:
+    if query.category is not None and len(context.tree.find(query.category)) != 1:
+        name = render.clip(query.category, 60)
+        return render.e(_(texts.SEARCH_UNKNOWN_CATEGORY).format(name=name))
+    return None
+
+
+async def search(update: Update, context: BotContext) -> None:
+    _ = gettext(update)
+    user = update.effective_user
+    text = query_text(update)
+    if not text.strip():
+        await reply(update, context, render.search_usage(context.bot.username, _))
+        return
+    if user is not None:
+        wait = context.services.search_limit.check(user.id)
+        if wait:
+            seconds = math.ceil(wait)
+            await reply(
+                update, context, render.e(_(texts.SEARCH_SLOW_DOWN).format(seconds=seconds))
+            )
+            return
+    try:
+        query = parse_query(text)
+    except InvalidQueryError as exc:
+        await reply(update, context, refusal(exc, context, _))
+        return
+    problem = category_problem(query, context, _)
+    if problem:
+        await reply(update, context, problem)
+        return
+    key = context.services.search_keys.put(text)
+    body, markup = await _page(context, query, text, key, 0, _)
+    if query.ignored:
+        ignored = _(texts.SEARCH_IGNORED).format(filters=" ".join(query.ignored))
+        body = f"{body}\n\n<i>{render.e(render.clip(ignored, 200))}</i>"
+    await reply(update, context, body, markup)
+
+
+async def _page(
+    context: BotContext, query: SearchQuery, text: str, key: str, offset: int, _: Gettext
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    page = await context.store.search(
+        context.services.site_key, query, context.tree, limit=PER_PAGE, offset=offset
+    )
+    more = page.more and offset + PER_PAGE <= MAX_OFFSET
+    body = render.search_page(page, context.tree, text, offset, _)
+    return body, render.search_keyboard(key, offset, more, PER_PAGE, _)
+
+
+async def page_callback(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    _ = gettext(update)
+    m = CALLBACK.match(query.data or "")
+    text = context.services.search_keys.get(m[1]) if m else None
+    if m is None or text is None or query.message is None:
+        await query.answer(_(texts.SEARCH_EXPIRED), show_alert=True)
+        return
+    offset = min(int(m[2]), MAX_OFFSET)
+    user = update.effective_user
+    wait = context.services.search_limit.check(user.id) if user is not None else 0.0
+    if wait:
+        seconds = math.ceil(wait)
+        await query.answer(_(texts.SEARCH_SLOW_DOWN).format(seconds=seconds), show_alert=True)
+        return
+    body, markup = await _page(context, parse_query(text), text, m[1], offset, _)
+    try:
+        await query.edit_message_text(body, reply_markup=markup)
+    except BadRequest as exc:
+        if not is_not_modified(exc):
+            raise
+    await query.answer()
