@@ -412,7 +412,10 @@ async def test_slow_sends_are_never_repeated(bot: Running, wp: FakeWordPress) ->
 
     async def slow_read(*args: Any, **kwargs: Any) -> Any:
         rows = await read_rows(*args, **kwargs)
-        await asyncio.sleep(0.05)  # the sends in flight finish while the rows are read
+        if kwargs.get("after", (0, 0)) == (0, 0):
+            # The first read of a pass is slow: sends still in flight when it started
+            # finish before it returns.
+            await asyncio.sleep(0.05)
         return rows
 
     store.due_deliveries = slow_read  # type: ignore[method-assign]
