@@ -16,6 +16,7 @@ from telegram.error import TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -76,6 +77,7 @@ def register_handlers(app: BotApplication) -> None:
     # Group -1 runs first: over-long commands are refused before any command sees them.
     app.add_handler(MessageHandler(filters.COMMAND & only_messages, fallback.too_long), group=-1)
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chats.migrate))
+    app.add_handler(ChatMemberHandler(chats.membership, ChatMemberHandler.MY_CHAT_MEMBER))
     commands = {
         "start": start.start,
         "help": start.help_command,

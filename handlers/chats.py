@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
+from telegram.constants import ChatMemberStatus
 
 from bot.context import BotContext
 
@@ -26,3 +27,15 @@ async def migrate(update: Update, context: BotContext) -> None:
     if context.services.sender is not None:
         context.services.sender.pace.forget(old)
     log.info("a group became a supergroup; its subscriptions moved along")
+
+
+async def membership(update: Update, context: BotContext) -> None:
+    """The bot was blocked, or removed from a group: stop delivering there at once."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        dropped = await context.store.deactivate(change.chat.id)
+        if context.services.sender is not None:
+            context.services.sender.pace.forget(change.chat.id)
+        log.info("the bot was blocked or removed from a chat; %d pending alerts dropped", dropped)

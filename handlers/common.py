@@ -92,6 +92,12 @@ async def refuse_non_admin(update: Update, context: BotContext) -> bool:
     return True
 
 
+def chat_language(update: Update) -> str | None:
+    """The language alerts to this chat are written in: the user's, in a private chat."""
+    chat = update.effective_chat
+    return language(update) if chat is not None and chat.type == ChatType.PRIVATE else None
+
+
 def chat_type(chat: Chat) -> str:
     return str(chat.type)
 

@@ -12,6 +12,7 @@ from bot.context import BotContext
 from bot.render import e
 from handlers.common import (
     Gettext,
+    chat_language,
     chat_type,
     gettext,
     is_not_modified,
@@ -90,7 +91,9 @@ async def subscribe(update: Update, context: BotContext) -> None:
         await reply(update, context, exc.text)
         return
     site = context.services.site_key
-    added = await context.store.subscribe(chat.id, chat_type(chat), site, slugs)
+    added = await context.store.subscribe(
+        chat.id, chat_type(chat), site, slugs, chat_language(update)
+    )
     lines = []
     if added:
         lines.append(_(texts.SUBSCRIBED).format(names=render.names(added, tree, _)))
@@ -188,7 +191,9 @@ async def picker_callback(update: Update, context: BotContext) -> None:
             following.discard(slug)
             toast = _(texts.TOAST_UNFOLLOW).format(category=name)
         else:
-            await context.store.subscribe(chat.id, chat_type(chat), site, [slug])
+            await context.store.subscribe(
+                chat.id, chat_type(chat), site, [slug], chat_language(update)
+            )
             following.add(slug)
             toast = _(texts.TOAST_FOLLOW).format(category=name)
     try:

@@ -285,7 +285,12 @@ async def _enqueue(
 
 
 def _fts_row(key: int, item: PostIn) -> tuple[int, str, str]:
-    return key, normalize(item.title), normalize(item.content or item.excerpt)
+    # Tags name places and people as the site spells them (Qezel Hesar where the text says
+    # Ghezel Hesar), so they are searchable with the text.
+    body = item.content or item.excerpt
+    if item.tags:
+        body = f"{body}\n{' · '.join(item.tags)}"
+    return key, normalize(item.title), normalize(body)
 
 
 async def get_posts(db: aiosqlite.Connection, ids: Sequence[int]) -> list[Post]:

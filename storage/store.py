@@ -151,10 +151,15 @@ class Store:
         return await chats.subscriptions(self.db, chat_id)
 
     async def subscribe(
-        self, chat_id: int, chat_type: str, site: str, slugs: Sequence[str]
+        self,
+        chat_id: int,
+        chat_type: str,
+        site: str,
+        slugs: Sequence[str],
+        language: str | None = None,
     ) -> list[str]:
         async with self.writer.transaction() as db:
-            await chats.ensure_chat(db, chat_id, chat_type, None, utcnow())
+            await chats.ensure_chat(db, chat_id, chat_type, language, utcnow())
             return await chats.subscribe(db, chat_id, site, slugs)
 
     async def unsubscribe(self, chat_id: int, site: str, slugs: Sequence[str] | None) -> list[str]:

@@ -448,6 +448,23 @@ async def test_blocked_chat_is_deactivated(bot: Running, wp: FakeWordPress) -> N
     assert (await bot.store.stats(bot.services.site_key)).chats == 2
 
 
+async def test_blocking_the_bot_deactivates_at_once(bot: Running) -> None:
+    await bot.command(USER, "/subscribe all")
+    bot.tg.block(USER, notify=True)
+    for _ in range(200):
+        if (await bot.store.stats(bot.services.site_key)).inactive_chats:
+            break
+        await asyncio.sleep(0.02)
+    assert (await bot.store.stats(bot.services.site_key)).inactive_chats == 1
+
+
+async def test_language_is_kept_for_alerts(bot: Running) -> None:
+    bot.tg.private(THIRD, language_code="fa")
+    await bot.command(THIRD, "/subscribe all")
+    async with bot.store.db.execute("SELECT language FROM chats WHERE chat_id = ?", (THIRD,)) as c:
+        assert (await c.fetchone())[0] == "fa"
+
+
 async def test_chat_not_found_deactivates(bot: Running, wp: FakeWordPress) -> None:
     await bot.command(USER, "/subscribe all")
     bot.tg.fail("sendMessage", chat_id=USER, error="chat_not_found")

@@ -125,6 +125,11 @@ async def test_same_guid_with_another_wp_id_is_another_post(
     assert len(res.new) == 1
 
 
+async def test_tags_are_searchable(store: Store, tree: CategoryTree) -> None:
+    await store.upsert_posts(SITE, [post(1, tags=("Qezel Hesar Prison",))], tree=tree, alert=False)
+    assert await search_ids(store, tree, "qezel") == [1]
+
+
 async def test_vaguer_rss_categories_do_not_replace_rest_ones(
     store: Store, tree: CategoryTree
 ) -> None:
