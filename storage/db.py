@@ -169,6 +169,15 @@ class Writer:
         self._db = db
         self._lock = asyncio.Lock()
 
+    async def execute(self, sql: str, args: tuple[object, ...]) -> int:
+        """One statement as its own transaction (autocommit): one trip to the database thread
+        instead of three. Returns the number of rows changed."""
+        async with self._lock:
+            cur = await self._db.execute(sql, args)
+            changed = cur.rowcount
+            await cur.close()
+            return changed
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:

@@ -43,35 +43,29 @@ async def next_due(db: aiosqlite.Connection) -> datetime | None:
     return from_text(row[0]) if row and row[0] else None
 
 
-async def mark_sent(
-    db: aiosqlite.Connection, chat_id: int, post_id: int, message_id: int, now: datetime
-) -> None:
-    await db.execute(
-        "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL, "
-        "attempts = attempts + 1 WHERE chat_id = ? AND post_id = ?",
-        (to_text(now), message_id, chat_id, post_id),
-    )
+MARK_SENT = (
+    "UPDATE outbox SET status = 'sent', sent_at = ?, message_id = ?, error = NULL, "
+    "attempts = attempts + 1 WHERE chat_id = ? AND post_id = ?"
+)
+POSTPONE = (
+    "UPDATE outbox SET not_before = ?, error = ?, attempts = attempts + ? "
+    "WHERE chat_id = ? AND post_id = ?"
+)
+MARK_FAILED = (
+    "UPDATE outbox SET status = 'failed', error = ?, attempts = attempts + 1 "
+    "WHERE chat_id = ? AND post_id = ?"
+)
 
 
-async def postpone(
-    db: aiosqlite.Connection,
-    chat_id: int,
-    post_id: int,
-    until: datetime,
-    error: str,
-    *,
-    count_attempt: bool,
-) -> None:
-    await db.execute(
-        "UPDATE outbox SET not_before = ?, error = ?, attempts = attempts + ? "
-        "WHERE chat_id = ? AND post_id = ?",
-        (to_text(until), error, int(count_attempt), chat_id, post_id),
-    )
+def mark_sent(chat_id: int, post_id: int, message_id: int, now: datetime) -> tuple[object, ...]:
+    return (to_text(now), message_id, chat_id, post_id)
 
 
-async def mark_failed(db: aiosqlite.Connection, chat_id: int, post_id: int, error: str) -> None:
-    await db.execute(
-        "UPDATE outbox SET status = 'failed', error = ?, attempts = attempts + 1 "
-        "WHERE chat_id = ? AND post_id = ?",
-        (error, chat_id, post_id),
-    )
+def postpone(
+    chat_id: int, post_id: int, until: datetime, error: str, *, count_attempt: bool
+) -> tuple[object, ...]:
+    return (to_text(until), error, int(count_attempt), chat_id, post_id)
+
+
+def mark_failed(chat_id: int, post_id: int, error: str) -> tuple[object, ...]:
+    return (error, chat_id, post_id)

@@ -197,19 +197,24 @@ class Store:
     async def next_due(self) -> datetime | None:
         return await outbox.next_due(self.db)
 
+    # One statement each, so each runs as its own small transaction: a delivery is recorded
+    # as soon as Telegram accepts it, at the cost of one trip to the database thread.
+
     async def mark_sent(self, chat_id: int, post_id: int, message_id: int) -> None:
-        async with self.writer.transaction() as db:
-            await outbox.mark_sent(db, chat_id, post_id, message_id, utcnow())
+        await self.writer.execute(
+            outbox.MARK_SENT, outbox.mark_sent(chat_id, post_id, message_id, utcnow())
+        )
 
     async def postpone(
         self, chat_id: int, post_id: int, until: datetime, error: str, *, count_attempt: bool
     ) -> None:
-        async with self.writer.transaction() as db:
-            await outbox.postpone(db, chat_id, post_id, until, error, count_attempt=count_attempt)
+        await self.writer.execute(
+            outbox.POSTPONE,
+            outbox.postpone(chat_id, post_id, until, error, count_attempt=count_attempt),
+        )
 
     async def mark_failed(self, chat_id: int, post_id: int, error: str) -> None:
-        async with self.writer.transaction() as db:
-            await outbox.mark_failed(db, chat_id, post_id, error)
+        await self.writer.execute(outbox.MARK_FAILED, outbox.mark_failed(chat_id, post_id, error))
 
     async def stats(self, site: str) -> Stats:
         async def scalar(sql: str, *args: object) -> int:
