@@ -137,7 +137,8 @@ def read_dotenv(path: Path) -> dict[str, str]:
         line = line.removeprefix("export ").strip()
         key, sep, value = line.partition("=")
         if not sep or not key.strip().isidentifier():
-            raise ConfigError(f"{path}:{number} must be KEY=VALUE, got {raw!r}")
+            # The line itself is not echoed: it may hold the token.
+            raise ConfigError(f"{path}:{number} must be KEY=VALUE")
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]

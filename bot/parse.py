@@ -20,7 +20,7 @@ from storage import Category, CategoryTree, PostIn
 
 _WP_ID = re.compile(r"[?&]p=(\d+)(?:&|#|$)")
 _XML_START = re.compile(rb"<\?xml|<rss[\s>]|<feed[\s>]|<rdf:RDF[\s>]")
-_HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
+_HTML_TAG = re.compile(rb"<(?:!doctype\s+html|html)[\s>]", re.I)
 # How far into the body we look for the start of the XML when repairing leading junk.
 _REPAIR_WINDOW = 64 * 1024
 
@@ -52,11 +52,35 @@ class RestPost:
     tag_ids: tuple[int, ...]
 
 
+MAX_ID = 2**63 - 1  # SQLite's INTEGER: a larger id would make the whole batch fail
+
+
+def valid_id(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
+        return value
+    return None
+
+
 def wp_id_from_guid(guid: str | None) -> int | None:
     if not guid:
         return None
     m = _WP_ID.search(guid)
-    return int(m[1]) if m else None
+    return valid_id(int(m[1])) if m and len(m[1]) < 20 else None
+
+
+def looks_like_html(head: bytes) -> bool:
+    """Whether a document starts as an HTML page, past any leading comments.
+
+    Comments are skipped with find(), not a regex: nested repetition over comments
+    backtracks exponentially on a hostile body.
+    """
+    rest = head.lstrip()
+    while rest.startswith(b"<!--"):
+        end = rest.find(b"-->")
+        if end < 0:
+            return False
+        rest = rest[end + 3 :].lstrip()
+    return _HTML_TAG.match(rest) is not None
 
 
 def repair(body: bytes) -> bytes:
@@ -86,7 +110,7 @@ def parse_feed(body: bytes, content_type: str = "") -> Feed:
     if body[:2] == b"\x1f\x8b":
         raise FeedError("gzip-compressed body without Content-Encoding")
     body = repair(body)
-    if _HTML_START.match(body[:4096]) or (
+    if looks_like_html(body[:4096]) or (
         "html" in content_type.lower() and not _XML_START.match(body[:512])
     ):
         raise FeedError("an HTML page instead of a feed")
@@ -191,7 +215,7 @@ def _rendered(obj: Mapping[str, Any], key: str) -> str:
 def _int_list(value: Any) -> tuple[int, ...]:
     if not isinstance(value, list):
         return ()
-    return tuple(v for v in value if isinstance(v, int) and not isinstance(v, bool))
+    return tuple(v for v in value if valid_id(v) is not None)
 
 
 def parse_rest_posts(body: bytes, site_language: str) -> list[RestPost]:
@@ -203,8 +227,8 @@ def parse_rest_posts(body: bytes, site_language: str) -> list[RestPost]:
     for obj in data:
         if not isinstance(obj, Mapping):
             continue
-        wp_id, link = obj.get("id"), obj.get("link")
-        if not isinstance(wp_id, int) or isinstance(wp_id, bool) or not isinstance(link, str):
+        wp_id, link = valid_id(obj.get("id")), obj.get("link")
+        if wp_id is None or not isinstance(link, str) or not link.strip():
             continue
         title = one_line(html_to_text(_rendered(obj, "title")))
         excerpt = one_line(html_to_text(_rendered(obj, "excerpt")))
@@ -243,16 +267,16 @@ def parse_terms(body: bytes) -> list[Category]:
     for obj in data:
         if not isinstance(obj, Mapping):
             continue
-        cid, slug, name = obj.get("id"), obj.get("slug"), obj.get("name")
-        parent = obj.get("parent", 0)
-        if not (isinstance(cid, int) and isinstance(slug, str) and isinstance(name, str)):
+        cid, slug, name = valid_id(obj.get("id")), obj.get("slug"), obj.get("name")
+        parent = valid_id(obj.get("parent")) or 0
+        if cid is None or not isinstance(slug, str) or not isinstance(name, str) or not slug:
             continue
         out.append(
             Category(
                 wp_id=cid,
                 slug=slug,
                 name=one_line(html.unescape(name)),
-                parent=parent if isinstance(parent, int) else 0,
+                parent=parent,
             )
         )
     return out

@@ -33,6 +33,7 @@ REST_PAGE_LIMIT = 10
 CATEGORY_REFRESH = timedelta(days=1)
 REST_UNAVAILABLE = (401, 403, 404)
 MAX_TERM_PAGES = 20
+MAX_BACKFILL_PAGES = 100_000
 
 
 class RestUnavailable(Exception):
@@ -109,14 +110,16 @@ class Poller:
         self.tree = stored if len(stored) else CategoryTree(FALLBACK_CATEGORIES)
         return self.tree
 
-    async def load_categories(self, *, now: datetime | None = None) -> CategoryTree:
+    async def load_categories(
+        self, *, now: datetime | None = None, force: bool = False
+    ) -> CategoryTree:
         """The stored tree, refreshed from the site at most daily; the menu when all else fails."""
         now = now or datetime.now(UTC)
         state = await self.store.get_state(self.site)
         stored = await self.store.load_tree(self.site)
         checked = state.get("categories_checked_at")
         fresh = checked and now - datetime.fromisoformat(checked) < CATEGORY_REFRESH
-        if len(stored) and fresh:
+        if len(stored) and fresh and not force:
             self.tree = stored
             return stored
         try:
@@ -179,7 +182,13 @@ class Poller:
                 result = await self._poll_feed(first)
         except (FetchError, FeedError) as exc:
             result = PollResult(errors=(str(exc),), at=now)
-        await self._record(result)
+        except Exception as exc:  # a bug or a store failure: recorded, and the loop goes on
+            log.exception("poll: unexpected failure")
+            result = PollResult(errors=(f"internal error: {exc.__class__.__name__}",), at=now)
+        try:
+            await self._record(result)
+        except Exception:
+            log.exception("poll: cannot record the result")
         return result
 
     async def _record(self, result: PollResult) -> None:
@@ -199,6 +208,10 @@ class Poller:
         await self.store.set_state(self.site, values)
 
     async def _store(self, items: Sequence[PostIn], *, source: str, first: bool) -> PollResult:
+        if any(c not in self.tree.by_id for i in items for c in i.categories):
+            # A category created since the last refresh: without it, its followers would
+            # never hear of this post (alerts are queued once, when a post is new).
+            await self.load_categories(force=True)
         res: UpsertResult = await self.store.upsert_posts(
             self.site, items, tree=self.tree, alert=not first
         )
@@ -343,6 +356,7 @@ class Poller:
         if since is not None:
             params["after"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         finished = False
+        seen: set[int | None] = set()
         while not finished and (max_pages is None or done < max_pages):
             try:
                 items, total_pages = await self._rest_posts(page, 100, **params)
@@ -350,6 +364,11 @@ class Poller:
                 if exc.status != 400:
                     raise
                 items, total_pages = [], None  # past the last page
+            if (items and all(i.wp_id in seen for i in items)) or page > MAX_BACKFILL_PAGES:
+                # A cache that ignores ?page= serves the same page forever.
+                log.warning("backfill: page %d brings nothing new; stopping", page)
+                items = []
+            seen.update(i.wp_id for i in items)
             if items:
                 res = await self.store.upsert_posts(self.site, items, tree=self.tree, alert=False)
                 stored += len(res.new) + len(res.modified)
@@ -369,7 +388,8 @@ class Poller:
     ) -> int:
         stored = 0
         page = 1
-        while max_pages is None or page <= max_pages:
+        seen: set[str] = set()
+        while (max_pages is None or page <= max_pages) and page <= MAX_BACKFILL_PAGES:
             try:
                 resp = await self.client.get(FEED, {"paged": page} if page > 1 else None)
             except FetchError as exc:
@@ -379,6 +399,11 @@ class Poller:
             feed = parse_feed(resp.body, resp.content_type)
             self.language = short_language(feed.language, self.language)
             items = [item_to_post(i, self.tree, self.language) for i in feed.items]
+            keys = {i.guid or i.url for i in items}
+            if keys <= seen:
+                log.warning("backfill: feed page %d brings nothing new; stopping", page)
+                break
+            seen |= keys
             older = [i for i in items if since and i.published and i.published < since]
             items = [i for i in items if i not in older]
             if items:

@@ -49,7 +49,8 @@ def post_date(post: Post, _: Gettext) -> str:
 
 def hashtags(post: Post, tree: CategoryTree) -> str:
     names = [tree.by_id[c].name for c in post.categories if c in tree.by_id]
-    return " ".join(dict.fromkeys(hashtag(n) for n in names if _NON_WORD.sub("", n)))
+    tags = " ".join(dict.fromkeys(hashtag(n) for n in names if _NON_WORD.sub("", n)))
+    return clip(tags, 300)
 
 
 def _summary(post: Post) -> str:

@@ -1,7 +1,8 @@
 """Drains the outbox to Telegram: paced, one message in flight per chat, exactly once.
 
 A row is marked sent, with Telegram's message id, as soon as Telegram accepts the message;
-so a crash can repeat at most the messages in flight at that moment, and loses none.
+so a crash loses no alert and can repeat at most the messages in flight at that moment (as
+can a time-out: Telegram may have delivered a message whose answer never came).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class Sender:
         self._slots = asyncio.Semaphore(policy.concurrency)
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._posts: OrderedDict[int, Post | None] = OrderedDict()
+        self._unrecorded: set[tuple[int, int]] = set()
         self.sent = 0
 
     def wake(self) -> None:
@@ -65,6 +67,8 @@ class Sender:
     async def run(self) -> None:
         """Deliver until stop(); failures of one row never stop the loop."""
         while not self._stopping:
+            # Cleared before the pass, so a wake-up that comes during it is not lost.
+            self._wake.clear()
             try:
                 wait = await self._pass()
             except Exception:
@@ -72,17 +76,24 @@ class Sender:
                 wait = self.policy.idle
             if self._stopping:
                 break
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=wait)
 
     async def stop(self, grace: float = 5.0) -> None:
-        """Stop dispatching and let the messages in flight finish and be recorded."""
+        """Stop dispatching and let the messages in flight finish and be recorded.
+
+        What is still in flight after ``grace`` is cancelled (its row stays pending and goes
+        out after the next start), so the store is never closed under a running delivery.
+        """
         self._stopping = True
         self._wake.set()
         pending = list(self._inflight.values())
         if pending:
-            await asyncio.wait(pending, timeout=grace)
+            _done, late = await asyncio.wait(pending, timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
 
     async def _pass(self) -> float:
         """Dispatch every due row whose chat is free; returns how long to wait next."""
@@ -101,6 +112,8 @@ class Sender:
                     break
                 now = time.monotonic()
                 ready = self.pace.ready_at(row.chat_id)
+                if (row.chat_id, row.post_id) in self._unrecorded:
+                    continue
                 if row.chat_id in busy or row.chat_id in self._inflight:
                     wait = min(wait, 0.05)
                     continue
@@ -134,7 +147,8 @@ class Sender:
             await self._send(row)
         except Exception:
             log.exception("sender: delivery of post %d failed unexpectedly", row.post_id)
-            await self._retry(row, "internal error")
+            with contextlib.suppress(Exception):
+                await self._retry(row, "internal error")
         finally:
             self._inflight.pop(row.chat_id, None)
             self._slots.release()
@@ -177,10 +191,23 @@ class Sender:
         except TelegramError as exc:  # network errors, time-outs, 5xx
             await self._retry(row, f"{exc.__class__.__name__}: {exc}")
             return
-        await self.store.mark_sent(row.chat_id, row.post_id, message.message_id)
+        await self._record_sent(row, message.message_id)
         log.debug("sender: post %d sent to chat %d", row.post_id, row.chat_id)
         self.pace.sent(row.chat_id, row.chat_type, time.monotonic())
         self.sent += 1
+
+    async def _record_sent(self, row: Delivery, message_id: int) -> None:
+        """Telegram has the message: record it, insisting, since a row left pending would be
+        sent again after a restart."""
+        for attempt in range(5):
+            try:
+                await self.store.mark_sent(row.chat_id, row.post_id, message_id)
+                return
+            except Exception:
+                log.exception("sender: cannot record a sent alert (attempt %d)", attempt + 1)
+                await asyncio.sleep(0.2 * 2**attempt)
+        # Still pending in the store: at least this process will not send it again.
+        self._unrecorded.add((row.chat_id, row.post_id))
 
     async def _deactivate(self, row: Delivery, reason: str) -> None:
         dropped = await self.store.deactivate(row.chat_id)

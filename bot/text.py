@@ -9,10 +9,12 @@ _DROP = re.compile(r"<(script|style|noscript|template)\b.*?(?:</\1\s*>|\Z)", re.
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _BREAK = re.compile(
     r"</?(?:p|div|br|li|ul|ol|h[1-6]|figure|figcaption|blockquote|table|tr|section|article|hr)"
-    r"\b[^>]*>",
+    r"\b[^<>]*>",
     re.I,
 )
-_TAG = re.compile(r"</?[A-Za-z][^>]*>|<![^>]*>|<\?[^>]*>")
+# [^<>] rather than [^>]: an unclosed "<a" then stops at the next "<" instead of scanning to
+# the end of the text, which made hostile input quadratic.
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>|<\?[^<>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _LINES = re.compile(r"\s*\n\s*")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")

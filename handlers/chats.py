@@ -30,12 +30,16 @@ async def migrate(update: Update, context: BotContext) -> None:
 
 
 async def membership(update: Update, context: BotContext) -> None:
-    """The bot was blocked, or removed from a group: stop delivering there at once."""
+    """The bot was blocked or removed (stop delivering at once), or is back (resume)."""
     change = update.my_chat_member
     if change is None:
         return
-    if change.new_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+    status = change.new_chat_member.status
+    if status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
         dropped = await context.store.deactivate(change.chat.id)
         if context.services.sender is not None:
             context.services.sender.pace.forget(change.chat.id)
         log.info("the bot was blocked or removed from a chat; %d pending alerts dropped", dropped)
+    elif status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
+        # Unblocked, or added back to a group: what the chat followed applies again.
+        await context.store.reactivate(change.chat.id)

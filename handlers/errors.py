@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -17,13 +18,12 @@ log = logging.getLogger(__name__)
 async def on_error(update: object, context: BotContext) -> None:
     error = context.error
     kind = "update" if isinstance(update, Update) else "job"
-    log.error(
-        "error while handling an %s: %s: %s",
-        kind,
-        error.__class__.__name__,
-        error,
-        exc_info=error if not isinstance(error, TelegramError) else None,
-    )
+    if isinstance(error, TelegramError):
+        log.error("error while handling an %s: %s: %s", kind, error.__class__.__name__, error)
+    else:
+        # Only where it failed: an exception's message can quote what a user typed.
+        where = "".join(traceback.format_tb(error.__traceback__)) if error else ""
+        log.error("error while handling an %s: %s\n%s", kind, error.__class__.__name__, where)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     _ = gettext(update)

@@ -77,7 +77,7 @@ class CategoryTree:
         key = text.strip()
         if key in self.by_slug:
             return [self.by_slug[key]]
-        if key.isdigit() and int(key) in self.by_id:
+        if key.isdecimal() and key.isascii() and int(key) in self.by_id:
             return [self.by_id[int(key)]]
         lowered = key.casefold()
         if lowered in self.by_slug:

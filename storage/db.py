@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -130,6 +131,8 @@ async def connect(path: Path) -> aiosqlite.Connection:
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")
+        # What /forget deletes is overwritten, not left in free pages of the file.
+        await db.execute("PRAGMA secure_delete = ON")
         await migrate(db)
     except sqlite3.Error as exc:
         await db.close()
@@ -179,12 +182,29 @@ class Writer:
             return changed
 
     @asynccontextmanager
+    async def reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Reads that must not see another task's uncommitted writes on this connection."""
+        async with self._lock:
+            yield self._db
+
+    @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
+            # BEGIN runs on the database thread even if we are cancelled while waiting for
+            # it; shielded, we know when it ran and can roll it back.
+            begin = asyncio.ensure_future(self._db.execute("BEGIN IMMEDIATE"))
+            try:
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:
+                with contextlib.suppress(Exception):
+                    await begin
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                raise
             try:
                 yield self._db
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    await asyncio.shield(self._db.execute("ROLLBACK"))
                 raise
-            await self._db.execute("COMMIT")
+            await asyncio.shield(self._db.execute("COMMIT"))

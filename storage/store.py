@@ -168,7 +168,12 @@ class Store:
 
     async def forget(self, chat_id: int) -> bool:
         async with self.writer.transaction() as db:
-            return await chats.forget(db, chat_id)
+            found = await chats.forget(db, chat_id)
+        # Move the deletion from the write-ahead log into the (zeroed) file now; best effort,
+        # since a long read elsewhere can hold the log back.
+        async with self.writer.reading() as db:
+            await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return found
 
     async def reactivate(self, chat_id: int) -> None:
         async with self.db.execute(
@@ -192,7 +197,10 @@ class Store:
     async def due_deliveries(
         self, limit: int, *, after: tuple[int, int] = (0, 0), now: datetime | None = None
     ) -> list[Delivery]:
-        return await outbox.due(self.db, now or utcnow(), limit, after=after)
+        # Under the writer's lock: the connection is shared, and rows a poll has queued but
+        # not yet committed must not be sent (the poll could still roll back).
+        async with self.writer.reading() as db:
+            return await outbox.due(db, now or utcnow(), limit, after=after)
 
     async def next_due(self) -> datetime | None:
         return await outbox.next_due(self.db)

@@ -458,6 +458,26 @@ async def test_blocking_the_bot_deactivates_at_once(bot: Running) -> None:
     assert (await bot.store.stats(bot.services.site_key)).inactive_chats == 1
 
 
+async def test_a_group_that_adds_the_bot_back_gets_alerts_again(
+    bot: Running, wp: FakeWordPress
+) -> None:
+    await bot.command(GROUP, "/subscribe all", user_id=GROUP_ADMIN)
+    bot.tg.add_member_update(GROUP, status="left", old_status="member")
+    await bot.settle(lambda: bot.tg.updates_pending() == 0)
+    for _ in range(200):
+        if (await bot.store.stats(bot.services.site_key)).inactive_chats:
+            break
+        await asyncio.sleep(0.02)
+    bot.tg.add_member_update(GROUP, status="member", old_status="left")
+    for _ in range(200):
+        if (await bot.store.stats(bot.services.site_key)).chats:
+            break
+        await asyncio.sleep(0.02)
+    wp.add_post(title="After coming back")
+    await bot.poll()
+    assert await wait_alerts(bot, GROUP, 1) == ["After coming back"]
+
+
 async def test_language_is_kept_for_alerts(bot: Running) -> None:
     bot.tg.private(THIRD, language_code="fa")
     await bot.command(THIRD, "/subscribe all")

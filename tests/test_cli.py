@@ -156,3 +156,11 @@ def test_failed_ingest_is_exit_1(env: Path, wp: FakeWordPress) -> None:
     assert code == 1 and out.startswith("failed: ")
     code, out = run("status")
     assert "failures in a row: 1" in out
+
+
+def test_malformed_dotenv_line_is_not_echoed(tmp_path: Path) -> None:
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("TELEGRAM_BOT_TOKEN: 123456:secret\n")
+    with pytest.raises(ConfigError) as e:
+        load_settings({}, dotenv=dotenv)
+    assert "secret" not in str(e.value) and ":1 must be KEY=VALUE" in str(e.value)

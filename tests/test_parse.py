@@ -298,3 +298,34 @@ def test_rest_skips_malformed_objects() -> None:
     body = b'[1, {"id": "x"}, {"id": 5, "link": "https://s/5", "title": {"rendered": "Hi"}}]'
     posts = parse_rest_posts(body, "en")
     assert [(p.post.wp_id, p.post.title, p.post.published) for p in posts] == [(5, "Hi", None)]
+
+
+def test_leading_comments_are_skipped_in_linear_time() -> None:
+    from bot.parse import looks_like_html
+
+    # Nested repetition over comments used to backtrack exponentially here.
+    assert not looks_like_html(b"<!-- x -->" * 5000 + b"<rss>")
+    assert looks_like_html(b"<!-- x -->\n" * 5000 + b"<!DOCTYPE html><html>")
+    assert not looks_like_html(b"<!-- never closed " * 100)
+    with pytest.raises(FeedError):
+        parse_feed(b"<!-- a -->" * 5000 + b"<p>not a feed</p>", "text/html")
+
+
+def test_html_to_text_survives_unclosed_tags() -> None:
+    from bot.text import html_to_text
+
+    # An unclosed tag is text; each stops the tag pattern at the next "<".
+    assert html_to_text("<a" * 200_000) == "<a" * 200_000
+    assert html_to_text("x <b>bold</b> <a href='y'") == "x bold <a href='y'"
+
+
+def test_ids_outside_sqlite_integers_are_dropped() -> None:
+    body = (
+        b'[{"id": 18446744073709551616, "link": "https://s/a"},'
+        b' {"id": 7, "link": "https://s/b", "categories": [4, 18446744073709551616, -1, true]}]'
+    )
+    posts = parse_rest_posts(body, "en")
+    assert [(p.post.wp_id, p.post.categories) for p in posts] == [(7, (4,))]
+    assert wp_id_from_guid("https://s/?p=99999999999999999999") is None
+    terms = parse_terms(b'[{"id": 99999999999999999999, "slug": "x", "name": "X", "parent": 0}]')
+    assert terms == []

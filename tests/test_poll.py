@@ -301,3 +301,58 @@ async def test_backfill_since_and_feed_fallback(
     stored = await poller.backfill()
     assert await store.count_posts() == 20
     assert stored == 12 + 0  # the 8 stored before are unchanged
+
+
+async def test_an_absurd_id_does_not_block_the_real_posts(
+    poller: Poller, store: Store, wp: FakeWordPress
+) -> None:
+    wp.rest_mode = "404"
+    await poller.poll()
+    body = rss(
+        item("Absurd", "https://iran-hrm.com/absurd/", "https://iran-hrm.com/?p=9" + "9" * 25)
+        + item("Real", "https://iran-hrm.com/real/", "https://iran-hrm.com/?p=90010")
+    )
+    wp.raw("/feed/", body)
+    res = await poller.poll()
+    assert res.ok and len(res.new) == 2
+
+
+async def test_unexpected_errors_are_recorded_not_raised(
+    poller: Poller, store: Store, wp: FakeWordPress
+) -> None:
+    await poller.poll()
+    wp.add_post(title="Arrives while storing is broken")
+
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk I/O error")
+
+    store.upsert_posts = broken  # type: ignore[method-assign]
+    res = await poller.poll()
+    assert res.errors == ("internal error: RuntimeError",)
+    state = await store.get_state(poller.site)
+    assert state["failures"] == 1
+
+
+async def test_a_new_category_is_learned_before_storing(
+    poller: Poller, store: Store, wp: FakeWordPress
+) -> None:
+    await poller.poll()
+    cat = wp.add_category(name="Juveniles", slug="juveniles", parent=4)
+    wp.add_post(title="Juvenile offender executed", categories=[cat["id"]])
+    res = await poller.poll()
+    [post] = await store.get_posts(res.new)
+    assert poller.tree.slugs_covering(post.categories) == {"executions", "juveniles"}
+
+
+async def test_backfill_stops_when_pages_repeat(
+    poller: Poller, store: Store, wp: FakeWordPress
+) -> None:
+    from tests.helpers import fixture_bytes
+
+    wp.rest_mode = "404"
+    page1 = fixture_bytes("feed-page1.xml")
+    wp.raw("/feed/", page1)
+    wp.raw("/feed/?paged=2", page1)  # a cache that ignores ?paged=
+    stored = await poller.backfill()
+    assert stored == 10
+    assert len(wp.requests_to("/feed/")) == 2

@@ -293,3 +293,30 @@ async def test_common_word_search_is_bounded(store: Store, tree: CategoryTree) -
     page = await store.search(SITE, parse_query("iran"), tree, limit=5)
     assert len(page.hits) == 5 and page.more
     assert page.hits[0].post.wp_id == 1300
+
+
+async def test_cancelled_transaction_leaves_no_open_transaction(
+    store: Store, tree: CategoryTree
+) -> None:
+    import asyncio
+
+    async def write() -> None:
+        async with store.writer.transaction() as db:
+            await db.execute("INSERT INTO site_state VALUES ('s', 'k', '1')")
+            await asyncio.sleep(10)
+
+    for delay in (0, 0.001, 0.01):
+        task = asyncio.create_task(write())
+        await asyncio.sleep(delay)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert not store.db.in_transaction
+    await store.set_state("s", {"k": 2})  # the next write works
+    assert (await store.get_state("s")) == {"k": 2}
+
+
+def test_odd_digits_are_not_ids(tree: CategoryTree) -> None:
+    assert tree.find("²³") == []
+    assert tree.find("٤") == []
+    assert tree.find("4") == [tree.by_id[4]]
