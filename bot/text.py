@@ -15,8 +15,8 @@ _BREAK = re.compile(
 # [^<>] rather than [^>]: an unclosed "<a" then stops at the next "<" instead of scanning to
 # the end of the text, which made hostile input quadratic.
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>|<\?[^<>]*>")
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
-_LINES = re.compile(r"\s*\n\s*")
+# Only runs that need rewriting: a lone space matches neither pattern.
+_SPACES = re.compile(r"[\t\r\f\v\u00a0][ \t\r\f\v\u00a0]*| [ \t\r\f\v\u00a0]+")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
 
 
@@ -34,20 +34,22 @@ def html_to_text(markup: str) -> str:
     text = html.unescape(text)
     text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
-    return _LINES.sub("\n", text).strip()
+    return "\n".join(line for line in (s.strip() for s in text.split("\n")) if line)
 
 
 def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-_ARABIC_LETTER = re.compile("[\u0600-\u06ff]")
-_LATIN_LETTER = re.compile("[A-Za-z]")
+_NOT_LATIN = bytes(b for b in range(256) if not (65 <= b <= 90 or 97 <= b <= 122))
 
 
 def guess_language(text: str, default: str) -> str:
     """'fa' when Arabic-script letters outnumber Latin ones, else ``default``."""
     if text.isascii():
         return default
-    arabic = len(_ARABIC_LETTER.findall(text))
-    return "fa" if arabic > len(_LATIN_LETTER.findall(text)) else default
+    # Counted on the UTF-8 bytes, in C: U+0600-U+06FF start with 0xD8-0xDB.
+    data = text.encode("utf-8", "surrogatepass")
+    arabic = sum(data.count(lead) for lead in (b"\xd8", b"\xd9", b"\xda", b"\xdb"))
+    latin = len(data.translate(None, _NOT_LATIN))
+    return "fa" if arabic > latin else default

@@ -43,7 +43,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
         return
     tree = context.tree
     page = await context.store.search(
-        context.services.site_key, query, tree, limit=PER_PAGE, offset=offset
+        context.services.site_key, query, tree, limit=PER_PAGE, offset=offset, snippets=False
     )
     results = [
         InlineQueryResultArticle(

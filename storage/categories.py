@@ -65,9 +65,13 @@ class CategoryTree:
             stack.extend(c.wp_id for c in self._children.get(cid, ()))
         return out
 
+    def ancestors_of(self, wp_ids: Iterable[int]) -> set[Category]:
+        """The categories and all their ancestors."""
+        return {a for cid in wp_ids for a in self.ancestors(cid)}
+
     def slugs_covering(self, wp_ids: Iterable[int]) -> set[str]:
         """Slugs whose followers want a post in these categories: each and its ancestors."""
-        return {a.slug for cid in wp_ids for a in self.ancestors(cid)}
+        return {a.slug for a in self.ancestors_of(wp_ids)}
 
     def find(self, text: str) -> list[Category]:
         """Categories a user may mean by ``text``: a slug, an id, or a name.

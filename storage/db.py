@@ -67,10 +67,14 @@ UPDATE_FROM_0_TO_1 = """
             PRIMARY KEY (post_id, name)
         ) WITHOUT ROWID;
 
+        CREATE INDEX posts_site_rank ON posts (site, rank_key);
+
         -- rowid is posts.rank_key, which grows with the publication time, so the newest
-        -- matches of a query come first when FTS5 walks its index backwards.
+        -- matches of a query come first when FTS5 walks its index backwards. ``cats`` holds
+        -- a token per category of the post and per ancestor (c4 c11), so a category filter
+        -- is part of the MATCH. Prefix indexes make "ex*" as cheap as a word.
         CREATE VIRTUAL TABLE posts_fts USING fts5 (
-            title, body, tokenize = 'unicode61 remove_diacritics 2'
+            title, body, cats, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
         );
 
         CREATE TABLE site_state (

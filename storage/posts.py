@@ -64,6 +64,7 @@ class _Stored:
     first_seen: str | None = None
     rank_key: int = 0
     categories_known: bool = True
+    categories: frozenset[int] = frozenset()
 
 
 class _Existing:
@@ -98,7 +99,10 @@ async def _load_existing(
     db: aiosqlite.Connection, site: str, items: Sequence[PostIn]
 ) -> _Existing:
     existing = _Existing()
-    cols = "id, wp_id, guid, url, digest, first_seen, rank_key, categories_known"
+    cols = (
+        "id, wp_id, guid, url, digest, first_seen, rank_key, categories_known, "
+        "(SELECT group_concat(category) FROM post_categories WHERE post_id = posts.id)"
+    )
     for column, values in (
         ("wp_id", [i.wp_id for i in items if i.wp_id is not None]),
         ("guid", [i.guid for i in items if i.guid is not None]),
@@ -109,7 +113,10 @@ async def _load_existing(
             sql = f"SELECT {cols} FROM posts WHERE site = ? AND {column} IN ({marks})"
             async with db.execute(sql, (site, *chunk)) as cur:
                 for r in await cur.fetchall():
-                    existing.add(_Stored(*r))
+                    cats = frozenset(int(c) for c in r[8].split(",")) if r[8] else frozenset()
+                    existing.add(
+                        _Stored(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), cats)
+                    )
     return existing
 
 
@@ -183,7 +190,7 @@ async def upsert(
                     key,
                 )
             )
-            fts_rows.append(_fts_row(key, item))
+            fts_rows.append(_fts_row(key, item, tree))
             new.append(post_id)
             new_categories[post_id] = set(item.categories)
             existing.add(_Stored(post_id, item.wp_id, item.guid, item.url))
@@ -196,12 +203,19 @@ async def upsert(
             downgrade = not item.categories_known and row.categories_known
             if row.digest == d:
                 unchanged += 1
-                if not downgrade:
+                if not downgrade and (
+                    row.categories != frozenset(item.categories)
+                    or row.categories_known != item.categories_known
+                    or (row.wp_id is None and item.wp_id is not None)
+                ):
                     await db.execute(
                         "UPDATE posts SET wp_id = coalesce(wp_id, ?), categories_known = ? "
                         "WHERE id = ?",
                         (item.wp_id, int(item.categories_known), post_id),
                     )
+                    # The index's category tokens follow the categories.
+                    fts_deletes.append((row.rank_key,))
+                    fts_rows.append(_fts_row(row.rank_key, item, tree))
             else:
                 first = from_text(row.first_seen) or now
                 key = rank_key(item.published, first, post_id)
@@ -226,7 +240,7 @@ async def upsert(
                     ),
                 )
                 fts_deletes.append((row.rank_key,))
-                fts_rows.append(_fts_row(key, item))
+                fts_rows.append(_fts_row(key, item, tree))
                 modified.append(post_id)
             if downgrade:
                 # RSS names are vaguer than the REST ids stored before: keep those.
@@ -244,7 +258,12 @@ async def upsert(
         inserts,
     )
     await db.executemany("DELETE FROM posts_fts WHERE rowid = ?", fts_deletes)
-    await db.executemany("INSERT INTO posts_fts (rowid, title, body) VALUES (?, ?, ?)", fts_rows)
+    # In rowid order: FTS5 flushes its in-memory segment whenever rowids go backwards, and a
+    # backfill reads newest (highest) first.
+    fts_rows.sort()
+    await db.executemany(
+        "INSERT INTO posts_fts (rowid, title, body, cats) VALUES (?, ?, ?, ?)", fts_rows
+    )
     await db.executemany("DELETE FROM post_categories WHERE post_id = ?", replaced)
     await db.executemany("DELETE FROM post_tags WHERE post_id = ?", replaced)
     await db.executemany(
@@ -284,13 +303,19 @@ async def _enqueue(
     return total
 
 
-def _fts_row(key: int, item: PostIn) -> tuple[int, str, str]:
+def category_token(wp_id: int) -> str:
+    return f"c{wp_id}"
+
+
+def _fts_row(key: int, item: PostIn, tree: CategoryTree) -> tuple[int, str, str, str]:
     # Tags name places and people as the site spells them (Qezel Hesar where the text says
     # Ghezel Hesar), so they are searchable with the text.
     body = item.content or item.excerpt
     if item.tags:
         body = f"{body}\n{' · '.join(item.tags)}"
-    return key, normalize(item.title), normalize(body)
+    cats = {category_token(c) for c in item.categories}
+    cats |= {category_token(a.wp_id) for a in tree.ancestors_of(item.categories)}
+    return key, normalize(item.title), normalize(body), " ".join(sorted(cats))
 
 
 async def get_posts(db: aiosqlite.Connection, ids: Sequence[int]) -> list[Post]:

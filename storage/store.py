@@ -130,9 +130,17 @@ class Store:
         *,
         limit: int = 5,
         offset: int = 0,
+        snippets: bool = True,
     ) -> SearchPage:
         return await search.search(
-            self.db, site, query, tree, limit=limit, offset=offset, now=utcnow()
+            self.db,
+            site,
+            query,
+            tree,
+            limit=limit,
+            offset=offset,
+            now=utcnow(),
+            snippets=snippets,
         )
 
     async def latest(

@@ -320,3 +320,33 @@ def test_odd_digits_are_not_ids(tree: CategoryTree) -> None:
     assert tree.find("²³") == []
     assert tree.find("٤") == []
     assert tree.find("4") == [tree.by_id[4]]
+
+
+async def test_category_filter_follows_category_changes(
+    store: Store, tree: CategoryTree
+) -> None:
+    await store.upsert_posts(SITE, [post(1, categories=(131,))], tree=tree, alert=False)
+    assert await search_ids(store, tree, "report category:executions") == [1]
+    # The same text, filed elsewhere: not an edit, but the filter must follow.
+    res = await store.upsert_posts(SITE, [post(1, categories=(9,))], tree=tree, alert=False)
+    assert res.unchanged == 1
+    assert await search_ids(store, tree, "report category:executions") == []
+    assert await search_ids(store, tree, "report category:news") == [1]
+    assert await search_ids(store, tree, "category:political-prisoners") == [1]
+
+
+async def test_category_tokens_are_not_searchable_as_words(
+    store: Store, tree: CategoryTree
+) -> None:
+    await store.upsert_posts(SITE, [post(1, categories=(4,))], tree=tree, alert=False)
+    assert await search_ids(store, tree, "c4") == []
+    assert await search_ids(store, tree, "report") == [1]
+
+
+async def test_phrase_and_prefix_list_newest_first(store: Store, tree: CategoryTree) -> None:
+    items = [post(n, content="death row prisoners") for n in range(1, 8)]
+    await store.upsert_posts(SITE, items, tree=tree, alert=False)
+    assert await search_ids(store, tree, '"death row"', limit=3) == [7, 6, 5]
+    assert await search_ids(store, tree, "prison*", limit=3) == [7, 6, 5]
+    page = await store.search(SITE, parse_query('"death row"'), tree, limit=3)
+    assert page.hits[0].snippet == f"{HIT_START}death row{HIT_END} prisoners"
