@@ -7,6 +7,8 @@ never by a date cursor, so wrong or missing dates cannot hide or repeat a post.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -355,30 +357,48 @@ class Poller:
         params: dict[str, str | int] = {"orderby": "date", "order": "desc"}
         if since is not None:
             params["after"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        finished = False
         seen: set[int | None] = set()
-        while not finished and (max_pages is None or done < max_pages):
+
+        async def fetch(number: int) -> tuple[list[PostIn], int | None]:
             try:
-                items, total_pages = await self._rest_posts(page, 100, **params)
+                return await self._rest_posts(number, 100, **params)
             except FetchError as exc:
                 if exc.status != 400:
                     raise
-                items, total_pages = [], None  # past the last page
-            if (items and all(i.wp_id in seen for i in items)) or page > MAX_BACKFILL_PAGES:
-                # A cache that ignores ?page= serves the same page forever.
-                log.warning("backfill: page %d brings nothing new; stopping", page)
-                items = []
-            seen.update(i.wp_id for i in items)
-            if items:
-                res = await self.store.upsert_posts(self.site, items, tree=self.tree, alert=False)
-                stored += len(res.new) + len(res.modified)
-                done += 1
-                await _call(progress, BackfillPage(page, total_pages, stored, "rest"))
-            finished = not items or (total_pages is not None and page >= total_pages)
-            page += 1
-            cursor = {} if finished else {"page": page, "since": params.get("after")}
-            await self.store.set_state(self.site, {"backfill": cursor})
-        return stored
+                return [], None  # past the last page
+
+        pending = asyncio.create_task(fetch(page))
+        try:
+            while True:
+                items, total_pages = await pending
+                if (items and all(i.wp_id in seen for i in items)) or page > MAX_BACKFILL_PAGES:
+                    # A cache that ignores ?page= serves the same page forever.
+                    log.warning("backfill: page %d brings nothing new; stopping", page)
+                    items = []
+                seen.update(i.wp_id for i in items)
+                finished = not items or (total_pages is not None and page >= total_pages)
+                last = max_pages is not None and done + 1 >= max_pages
+                if not finished and not last:
+                    # The next page downloads and parses while this one is stored: SQLite
+                    # works in its own thread, so the two overlap.
+                    pending = asyncio.create_task(fetch(page + 1))
+                if items:
+                    res = await self.store.upsert_posts(
+                        self.site, items, tree=self.tree, alert=False
+                    )
+                    stored += len(res.new) + len(res.modified)
+                    done += 1
+                    await _call(progress, BackfillPage(page, total_pages, stored, "rest"))
+                page += 1
+                cursor = {} if finished else {"page": page, "since": params.get("after")}
+                await self.store.set_state(self.site, {"backfill": cursor})
+                if finished or last:
+                    return stored
+        finally:
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
 
     async def _backfill_feed(
         self,

@@ -17,7 +17,9 @@ _BREAK = re.compile(
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![^<>]*>|<\?[^<>]*>")
 # Only runs that need rewriting: a lone space matches neither pattern.
 _SPACES = re.compile(r"[\t\r\f\v\u00a0][ \t\r\f\v\u00a0]*| [ \t\r\f\v\u00a0]+")
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ue000\ue001]")
+# Control characters are single bytes in UTF-8, so bytes.translate can drop them in C.
+_CONTROL_BYTES = bytes([*range(0x09), *range(0x0E, 0x20), 0x7F])
+_PRIVATE = ("\ue000", "\ue001")  # storage's snippet markers
 
 
 def html_to_text(markup: str) -> str:
@@ -32,7 +34,12 @@ def html_to_text(markup: str) -> str:
     text = _BREAK.sub("\n", text)
     text = _TAG.sub("", text)
     text = html.unescape(text)
-    text = _CONTROL.sub("", text)
+    # "replace" also turns lone surrogates (valid in JSON, not in UTF-8) into "?": SQLite
+    # could not store them.
+    text = text.encode("utf-8", "replace").translate(None, _CONTROL_BYTES).decode("utf-8")
+    for marker in _PRIVATE:
+        if marker in text:
+            text = text.replace(marker, "")
     text = _SPACES.sub(" ", text)
     return "\n".join(line for line in (s.strip() for s in text.split("\n")) if line)
 

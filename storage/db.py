@@ -72,9 +72,10 @@ UPDATE_FROM_0_TO_1 = """
         -- rowid is posts.rank_key, which grows with the publication time, so the newest
         -- matches of a query come first when FTS5 walks its index backwards. ``cats`` holds
         -- a token per category of the post and per ancestor (c4 c11), so a category filter
-        -- is part of the MATCH. Prefix indexes make "ex*" as cheap as a word.
+        -- is part of the MATCH. (No prefix index: it triples the cost of indexing, and
+        -- prefixes of three letters or more are cheap without one.)
         CREATE VIRTUAL TABLE posts_fts USING fts5 (
-            title, body, cats, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+            title, body, cats, tokenize = 'unicode61 remove_diacritics 2'
         );
 
         CREATE TABLE site_state (

@@ -16,7 +16,9 @@ from storage.normalize import normalize
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 16
-MIN_PREFIX_CHARS = 2
+# Shorter prefixes match so many words that merging their index entries costs hundreds of
+# milliseconds on a large archive; "ex*" is searched as the word "ex".
+MIN_PREFIX_CHARS = 3
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 _FILTER = re.compile(r"^(category|cat|since|until):(.+)$", re.IGNORECASE)
