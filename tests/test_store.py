@@ -350,3 +350,11 @@ async def test_phrase_and_prefix_list_newest_first(store: Store, tree: CategoryT
     assert await search_ids(store, tree, "prison*", limit=3) == [7, 6, 5]
     page = await store.search(SITE, parse_query('"death row"'), tree, limit=3)
     assert page.hits[0].snippet == f"{HIT_START}death row{HIT_END} prisoners"
+
+
+async def test_lone_surrogates_from_json_are_stored(store: Store, tree: CategoryTree) -> None:
+    body = b'[{"id": 5, "link": "https://s/5", "title": {"rendered": "Bad \\ud800 title"}}]'
+    [rest] = parse_rest_posts(body, "en")
+    assert rest.post.title == "Bad ? title"
+    res = await store.upsert_posts(SITE, [rest.post], tree=tree, alert=False)
+    assert len(res.new) == 1
