@@ -74,6 +74,19 @@ def _problem(part: str, found: list[Category], tree: CategoryTree, _: Gettext) -
     return "\n".join(lines)
 
 
+def outcome(
+    asked: list[str], changed: list[str], did: str, did_not: str, tree: CategoryTree, _: Gettext
+) -> str:
+    """What changed and what was already so, naming categories only."""
+    lines = []
+    if changed:
+        lines.append(_(did).format(names=render.names(changed, tree, _)))
+    unchanged = [s for s in asked if s not in changed]
+    if unchanged:
+        lines.append(_(did_not).format(names=render.names(unchanged, tree, _)))
+    return e("\n".join(lines))
+
+
 async def subscribe(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
@@ -94,13 +107,8 @@ async def subscribe(update: Update, context: BotContext) -> None:
     added = await context.store.subscribe(
         chat.id, chat_type(chat), site, slugs, chat_language(update)
     )
-    lines = []
-    if added:
-        lines.append(_(texts.SUBSCRIBED).format(names=render.names(added, tree, _)))
-    already = [s for s in slugs if s not in added]
-    if already:
-        lines.append(_(texts.ALREADY_SUBSCRIBED).format(names=render.names(already, tree, _)))
-    await reply(update, context, e("\n".join(lines)))
+    text = outcome(slugs, added, texts.SUBSCRIBED, texts.ALREADY_SUBSCRIBED, tree, _)
+    await reply(update, context, text)
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
@@ -125,13 +133,8 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
         await reply(update, context, exc.text)
         return
     removed = await context.store.unsubscribe(chat.id, site, slugs)
-    lines = []
-    if removed:
-        lines.append(_(texts.UNSUBSCRIBED).format(names=render.names(removed, tree, _)))
-    missing = [s for s in slugs if s not in removed]
-    if missing:
-        lines.append(_(texts.NOT_SUBSCRIBED).format(names=render.names(missing, tree, _)))
-    await reply(update, context, e("\n".join(lines)))
+    text = outcome(slugs, removed, texts.UNSUBSCRIBED, texts.NOT_SUBSCRIBED, tree, _)
+    await reply(update, context, text)
 
 
 async def mysubs(update: Update, context: BotContext) -> None:

@@ -107,20 +107,28 @@ async def search(
         """
         params = [match, *range_args, *args, int(now.timestamp()), limit + 1, offset]
     else:
+        # The rows come straight from the index walk, so their snippets can be made in the
+        # same query: a second MATCH would merge a prefix's index entries all over again.
+        snippet = (
+            f"snippet(posts_fts, 1, ?, ?, '…', {SNIPPET_TOKENS})" if snippets and words else "''"
+        )
         sql = f"""
-            SELECT p.id, f.rowid FROM posts_fts f JOIN posts p ON p.rank_key = f.rowid
+            SELECT p.id, f.rowid, {snippet} FROM posts_fts f JOIN posts p ON p.rank_key = f.rowid
             WHERE posts_fts MATCH ?{ranges}{cond}
             ORDER BY f.rowid DESC
             LIMIT ? OFFSET ?
         """
-        params = [match, *range_args, *args, limit + 1, offset]
+        markers = [HIT_START, HIT_END] if snippets and words else []
+        params = [*markers, match, *range_args, *args, limit + 1, offset]
     async with db.execute(sql, params) as cur:
         rows = list(await cur.fetchall())
     more = len(rows) > limit
     rows = rows[:limit]
     posts = await get_posts(db, [r[0] for r in rows])
     found: dict[int, str] = {}
-    if snippets and words:
+    if not ranked:
+        found = {r[1]: r[2] or "" for r in rows}
+    elif snippets:
         found = await _snippets(db, f"{TEXT_COLUMNS} : ({words})", [r[1] for r in rows])
     hits = tuple(SearchHit(p, found.get(r[1], "")) for p, r in zip(posts, rows, strict=True))
     return SearchPage(hits, more)

@@ -515,16 +515,21 @@ async def test_server_errors_retry_then_fail(bot: Running, wp: FakeWordPress) ->
     assert "Alerts: 0 pending, 1 failed, 1 sent" in m.text
 
 
-async def test_pace_never_exceeds_thirty_a_second(
-    tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress
-) -> None:
-    chats = list(range(10_000, 10_070))
-    db = tmp_path / "db.sqlite3"
+async def subscribed(tg: FakeTelegram, wp: FakeWordPress, db: Path, chats: list[int]) -> None:
+    """Private chats that already follow every report, before the bot starts."""
     store = await Store.open(db)
     for chat in chats:
         tg.private(chat, known=True)
         await store.subscribe(chat, "private", site_key(wp.url), [ALL])
     await store.close()
+
+
+async def test_pace_never_exceeds_thirty_a_second(
+    tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress
+) -> None:
+    chats = list(range(10_000, 10_070))
+    db = tmp_path / "db.sqlite3"
+    await subscribed(tg, wp, db, chats)
     settings = fast_settings(tg, wp, db, send_rate=28.0)
     async with running_bot(settings, tg, wp) as running:
         await first_poll_done(running.store, site_key(wp.url))
@@ -540,11 +545,7 @@ async def test_commands_are_answered_during_a_fan_out(
 ) -> None:
     chats = list(range(20_000, 20_100))
     db = tmp_path / "db.sqlite3"
-    store = await Store.open(db)
-    for chat in chats:
-        tg.private(chat, known=True)
-        await store.subscribe(chat, "private", site_key(wp.url), [ALL])
-    await store.close()
+    await subscribed(tg, wp, db, chats)
     settings = fast_settings(tg, wp, db, send_rate=20.0)
     async with running_bot(settings, tg, wp) as running:
         await first_poll_done(running.store, site_key(wp.url))

@@ -322,9 +322,7 @@ def test_odd_digits_are_not_ids(tree: CategoryTree) -> None:
     assert tree.find("4") == [tree.by_id[4]]
 
 
-async def test_category_filter_follows_category_changes(
-    store: Store, tree: CategoryTree
-) -> None:
+async def test_category_filter_follows_category_changes(store: Store, tree: CategoryTree) -> None:
     await store.upsert_posts(SITE, [post(1, categories=(131,))], tree=tree, alert=False)
     assert await search_ids(store, tree, "report category:executions") == [1]
     # The same text, filed elsewhere: not an edit, but the filter must follow.
