@@ -318,34 +318,30 @@ def _fts_row(key: int, item: PostIn, tree: CategoryTree) -> tuple[int, str, str,
     return key, normalize(item.title), normalize(body), " ".join(sorted(cats))
 
 
+_TAG_SEPARATOR = "\x1f"  # tags are whitespace-folded on the way in, so it cannot occur
+
+
 async def get_posts(db: aiosqlite.Connection, ids: Sequence[int]) -> list[Post]:
-    """Posts by id, in the order asked."""
+    """Posts by id, in the order asked; one query (each query is a trip to SQLite's thread)."""
     if not ids:
         return []
-    found: dict[int, aiosqlite.Row] = {}
-    cats: dict[int, list[int]] = {i: [] for i in ids}
-    tags: dict[int, list[str]] = {i: [] for i in ids}
+    found: dict[int, Post] = {}
     for chunk in _chunks(list(dict.fromkeys(ids))):
         marks = ",".join("?" * len(chunk))
         async with db.execute(
-            f"SELECT {POST_COLUMNS} FROM posts WHERE id IN ({marks})", tuple(chunk)
-        ) as cur:
-            for r in await cur.fetchall():
-                found[r["id"]] = r
-        async with db.execute(
-            f"SELECT post_id, category FROM post_categories WHERE post_id IN ({marks})",
+            f"SELECT {POST_COLUMNS}, "
+            "(SELECT group_concat(category) FROM post_categories WHERE post_id = posts.id) "
+            "AS cats, "
+            f"(SELECT group_concat(name, '{_TAG_SEPARATOR}') FROM post_tags "
+            "WHERE post_id = posts.id) AS tags "
+            f"FROM posts WHERE id IN ({marks})",
             tuple(chunk),
         ) as cur:
             for r in await cur.fetchall():
-                cats[r[0]].append(r[1])
-        async with db.execute(
-            f"SELECT post_id, name FROM post_tags WHERE post_id IN ({marks})", tuple(chunk)
-        ) as cur:
-            for r in await cur.fetchall():
-                tags[r[0]].append(r[1])
-    return [
-        _post(found[i], tuple(sorted(cats[i])), tuple(sorted(tags[i]))) for i in ids if i in found
-    ]
+                cats = sorted(int(c) for c in r["cats"].split(",")) if r["cats"] else []
+                tags = sorted(r["tags"].split(_TAG_SEPARATOR)) if r["tags"] else []
+                found[r["id"]] = _post(r, tuple(cats), tuple(tags))
+    return [found[i] for i in ids if i in found]
 
 
 def _post(row: aiosqlite.Row, cats: tuple[int, ...], tags: tuple[str, ...]) -> Post:
