@@ -15,7 +15,7 @@ from handlers.common import Gettext, gettext, is_not_modified, reply
 from storage import SearchQuery, parse_query
 
 PER_PAGE = 5
-MAX_OFFSET = 995  # the ranking looks at the 1,000 newest matches
+MAX_OFFSET = 995  # deep pages cost a long walk of the index, and nobody reads them
 CALLBACK = re.compile(r"^s:([A-Za-z0-9_-]{8}):(\d{1,4})$")
 
 

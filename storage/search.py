@@ -20,7 +20,7 @@ from storage.normalize import HIT_END, HIT_START
 from storage.posts import category_token, get_posts, rank_bound, to_text
 from storage.query import to_fts
 
-CANDIDATES = 1000
+CANDIDATES = 500
 TITLE_WEIGHT = 10.0
 SNIPPET_TOKENS = 24
 # A report a year old needs a bm25 score twice as strong to rank with one from today.
