@@ -197,8 +197,7 @@ async def _poll(context: BotContext) -> None:
         result = await services.poller.poll()
         if result.enqueued and services.sender is not None:
             services.sender.wake()
-        state = await services.store.get_state(services.site_key)
-        delay = backoff_delay(services.settings.poll_interval, int(state.get("failures", 0)))
+        delay = backoff_delay(services.settings.poll_interval, result.failures)
     except asyncio.CancelledError:
         raise
     except Exception:

@@ -52,6 +52,7 @@ class PollResult:
     silent: bool = False  # the first poll: stored as known, alerts nobody
     not_modified: bool = False
     enqueued: int = 0
+    failures: int = 0  # consecutive failed polls, this one included
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -113,14 +114,21 @@ class Poller:
         return self.tree
 
     async def load_categories(
-        self, *, now: datetime | None = None, force: bool = False
+        self,
+        *,
+        now: datetime | None = None,
+        force: bool = False,
+        state: dict[str, Any] | None = None,
     ) -> CategoryTree:
         """The stored tree, refreshed from the site at most daily; the menu when all else fails."""
         now = now or datetime.now(UTC)
-        state = await self.store.get_state(self.site)
-        stored = await self.store.load_tree(self.site)
+        if state is None:
+            state = await self.store.get_state(self.site)
         checked = state.get("categories_checked_at")
         fresh = checked and now - datetime.fromisoformat(checked) < CATEGORY_REFRESH
+        if fresh and not force and len(self.tree):
+            return self.tree  # what the last refresh stored
+        stored = await self.store.load_tree(self.site)
         if len(stored) and fresh and not force:
             self.tree = stored
             return stored
@@ -171,22 +179,26 @@ class Poller:
     async def poll(self) -> PollResult:
         """One poll; failures come back in the result, and are recorded, never raised."""
         now = datetime.now(UTC)
+        state: dict[str, Any] = {}
         try:
-            await self.load_categories(now=now)
+            state = await self.store.get_state(self.site)
+            await self.load_categories(now=now, state=state)
             first = await self.store.count_posts(self.site) == 0
             try:
                 result = await self._poll_rest(first)
             except RestUnavailable as exc:
                 log.info("poll: %s; reading the RSS feed", exc)
-                result = await self._poll_feed(first)
+                result = await self._poll_feed(first, state)
             except (FetchError, FeedError) as exc:
                 log.warning("poll: REST API failed (%s); trying the RSS feed", exc)
-                result = await self._poll_feed(first)
+                result = await self._poll_feed(first, state)
         except (FetchError, FeedError) as exc:
             result = PollResult(errors=(str(exc),), at=now)
         except Exception as exc:  # a bug or a store failure: recorded, and the loop goes on
             log.exception("poll: unexpected failure")
             result = PollResult(errors=(f"internal error: {exc.__class__.__name__}",), at=now)
+        if not result.ok:
+            result = replace(result, failures=int(state.get("failures", 0)) + 1)
         try:
             await self._record(result)
         except Exception:
@@ -194,19 +206,16 @@ class Poller:
         return result
 
     async def _record(self, result: PollResult) -> None:
-        state = await self.store.get_state(self.site)
-        values: dict[str, Any] = {"last_poll": result.as_state()}
+        values: dict[str, Any] = {"last_poll": result.as_state(), "failures": result.failures}
         if result.ok:
-            values.update(last_success=result.at.isoformat(timespec="seconds"), failures=0)
+            values["last_success"] = result.at.isoformat(timespec="seconds")
             log.info("poll: %s", result.summary())
         else:
-            failures = int(state.get("failures", 0)) + 1
             values.update(
-                failures=failures,
                 last_error=result.errors[0],
                 last_failure=result.at.isoformat(timespec="seconds"),
             )
-            log.warning("poll failed (%d in a row): %s", failures, result.errors[0])
+            log.warning("poll failed (%d in a row): %s", result.failures, result.errors[0])
         await self.store.set_state(self.site, values)
 
     async def _store(self, items: Sequence[PostIn], *, source: str, first: bool) -> PollResult:
@@ -237,28 +246,30 @@ class Poller:
             POSTS, {"page": page, "per_page": per_page, "_embed": "author", **params}
         )
         rest = parse_rest_posts(resp.body, self.language)
-        tag_ids = {t for r in rest for t in r.tag_ids}
-        await self._name_tags(tag_ids)
-        names = await self.store.tag_names(self.site, sorted(tag_ids))
+        names = await self._tag_names({t for r in rest for t in r.tag_ids})
         items = [
             replace(r.post, tags=tuple(names[t] for t in r.tag_ids if t in names)) for r in rest
         ]
         total = resp.headers.get("x-wp-totalpages", "")
         return items, int(total) if total.isdigit() else None
 
-    async def _name_tags(self, ids: set[int]) -> None:
-        """Learn the names of tags we have not seen; best effort, tags are only extra text."""
+    async def _tag_names(self, ids: set[int]) -> dict[int, str]:
+        """Names of these tags, asking the site for those we have not seen; best effort,
+        since tags are only extra text."""
         if not ids:
-            return
-        missing = sorted(ids - set(await self.store.tag_names(self.site, sorted(ids))))
+            return {}
+        names = await self.store.tag_names(self.site, sorted(ids))
+        missing = sorted(ids - set(names))
         if not missing:
-            return
+            return names
         try:
             terms = await self._fetch_terms(TAGS, include=",".join(map(str, missing[:100])))
         except (FetchError, FeedError, RestUnavailable) as exc:
             log.info("tags: cannot fetch names (%s)", exc)
-            return
-        await self.store.add_tags(self.site, {t.wp_id: t.name for t in terms})
+            return names
+        learned = {t.wp_id: t.name for t in terms if t.wp_id in ids}
+        await self.store.add_tags(self.site, learned)
+        return names | learned
 
     async def _poll_rest(self, first: bool) -> PollResult:
         if first:
@@ -284,8 +295,7 @@ class Poller:
         """Whether any item is unknown or differs from what is stored."""
         return not all(await self.store.unchanged(self.site, batch))
 
-    async def _poll_feed(self, first: bool) -> PollResult:
-        state = await self.store.get_state(self.site)
+    async def _poll_feed(self, first: bool, state: dict[str, Any]) -> PollResult:
         validators = {} if first else state.get("feed_validators") or {}
         try:
             resp = await self.client.get(
@@ -296,9 +306,14 @@ class Poller:
         feed = parse_feed(resp.body, resp.content_type)
         self.language = short_language(feed.language, self.language)
         items = [item_to_post(i, self.tree, self.language) for i in feed.items]
+        batch = items
         page = 1
         # A page with nothing stored yet means more may be behind it (a burst of posts).
-        while items and page < FEED_PAGE_LIMIT and (first or not any(await self._known(items))):
+        while (
+            batch
+            and page < FEED_PAGE_LIMIT
+            and (first or not any(await self.store.known(self.site, batch)))
+        ):
             page += 1
             try:
                 more = await self.client.get(FEED, {"paged": page})
@@ -311,14 +326,9 @@ class Poller:
                 break
             batch = [item_to_post(i, self.tree, self.language) for i in parsed.items]
             items.extend(batch)
-            if not first and any(await self.store.known(self.site, batch)):
-                break
         result = await self._store(items, source="rss", first=first)
         await self.store.set_state(self.site, {"feed_validators": _validators(resp)})
         return result
-
-    async def _known(self, items: Sequence[PostIn]) -> list[bool]:
-        return await self.store.known(self.site, items)
 
     # -- backfill -------------------------------------------------------------------------
 
