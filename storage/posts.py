@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import aiosqlite
@@ -16,6 +16,7 @@ from storage.normalize import normalize
 RANK_SHIFT = 20  # rank_key = seconds << 20 | (id & 0xFFFFF)
 _RANK_LOW = (1 << RANK_SHIFT) - 1
 _MAX_PARAMS = 900  # below SQLite's default limit on host parameters
+_TAG_SEPARATOR = "\x1f"  # tags are whitespace-folded on the way in, so it cannot occur
 
 POST_COLUMNS = (
     "id, site, wp_id, guid, url, title, author, published, modified, excerpt, content, lang, "
@@ -65,6 +66,7 @@ class _Stored:
     rank_key: int = 0
     categories_known: bool = True
     categories: frozenset[int] = frozenset()
+    tags: frozenset[str] = frozenset()
 
 
 class _Existing:
@@ -101,7 +103,9 @@ async def _load_existing(
     existing = _Existing()
     cols = (
         "id, wp_id, guid, url, digest, first_seen, rank_key, categories_known, "
-        "(SELECT group_concat(category) FROM post_categories WHERE post_id = posts.id)"
+        "(SELECT group_concat(category) FROM post_categories WHERE post_id = posts.id), "
+        f"(SELECT group_concat(name, '{_TAG_SEPARATOR}') FROM post_tags "
+        "WHERE post_id = posts.id)"
     )
     for column, values in (
         ("wp_id", [i.wp_id for i in items if i.wp_id is not None]),
@@ -114,8 +118,9 @@ async def _load_existing(
             async with db.execute(sql, (site, *chunk)) as cur:
                 for r in await cur.fetchall():
                     cats = frozenset(int(c) for c in r[8].split(",")) if r[8] else frozenset()
+                    tags = frozenset(r[9].split(_TAG_SEPARATOR)) if r[9] else frozenset()
                     existing.add(
-                        _Stored(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), cats)
+                        _Stored(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bool(r[7]), cats, tags)
                     )
     return existing
 
@@ -203,19 +208,23 @@ async def upsert(
             downgrade = not item.categories_known and row.categories_known
             if row.digest == d:
                 unchanged += 1
-                if not downgrade and (
-                    row.categories != frozenset(item.categories)
-                    or row.categories_known != item.categories_known
-                    or (row.wp_id is None and item.wp_id is not None)
+                if downgrade or (
+                    row.categories == frozenset(item.categories)
+                    and row.tags == frozenset(item.tags)
+                    and row.categories_known == item.categories_known
+                    and (row.wp_id is not None or item.wp_id is None)
                 ):
-                    await db.execute(
-                        "UPDATE posts SET wp_id = coalesce(wp_id, ?), categories_known = ? "
-                        "WHERE id = ?",
-                        (item.wp_id, int(item.categories_known), post_id),
-                    )
-                    # The index's category tokens follow the categories.
-                    fts_deletes.append((row.rank_key,))
-                    fts_rows.append(_fts_row(row.rank_key, item, tree))
+                    # The usual poll: nothing to write for a post we hold as it is.
+                    seen.add(post_id)
+                    continue
+                await db.execute(
+                    "UPDATE posts SET wp_id = coalesce(wp_id, ?), categories_known = ? "
+                    "WHERE id = ?",
+                    (item.wp_id, int(item.categories_known), post_id),
+                )
+                # The index holds the categories as tokens and the tags as text.
+                fts_deletes.append((row.rank_key,))
+                fts_rows.append(_fts_row(row.rank_key, item, tree))
             else:
                 first = from_text(row.first_seen) or now
                 key = rank_key(item.published, first, post_id)
@@ -239,8 +248,10 @@ async def upsert(
                         post_id,
                     ),
                 )
+                # When RSS's vaguer categories are not taken, the index keeps the stored ones.
+                indexed = replace(item, categories=tuple(row.categories)) if downgrade else item
                 fts_deletes.append((row.rank_key,))
-                fts_rows.append(_fts_row(key, item, tree))
+                fts_rows.append(_fts_row(key, indexed, tree))
                 modified.append(post_id)
             if downgrade:
                 # RSS names are vaguer than the REST ids stored before: keep those.
@@ -316,9 +327,6 @@ def _fts_row(key: int, item: PostIn, tree: CategoryTree) -> tuple[int, str, str,
     cats = {category_token(c) for c in item.categories}
     cats |= {category_token(a.wp_id) for a in tree.ancestors_of(item.categories)}
     return key, normalize(item.title), normalize(body), " ".join(sorted(cats))
-
-
-_TAG_SEPARATOR = "\x1f"  # tags are whitespace-folded on the way in, so it cannot occur
 
 
 async def get_posts(db: aiosqlite.Connection, ids: Sequence[int]) -> list[Post]:

@@ -356,3 +356,33 @@ async def test_lone_surrogates_from_json_are_stored(store: Store, tree: Category
     assert rest.post.title == "Bad ? title"
     res = await store.upsert_posts(SITE, [rest.post], tree=tree, alert=False)
     assert len(res.new) == 1
+
+
+async def test_a_post_held_as_it_is_costs_no_write(store: Store, tree: CategoryTree) -> None:
+    items = rest_items()
+    await store.upsert_posts(SITE, items, tree=tree, alert=False)
+    before = store.db.total_changes
+    res = await store.upsert_posts(SITE, items, tree=tree, alert=False)
+    assert res.unchanged == 20
+    assert store.db.total_changes == before
+
+
+async def test_tag_changes_reach_the_index(store: Store, tree: CategoryTree) -> None:
+    await store.upsert_posts(SITE, [post(1, tags=("Evin Prison",))], tree=tree, alert=False)
+    assert await search_ids(store, tree, "evin") == [1]
+    res = await store.upsert_posts(SITE, [post(1, tags=("Qarchak",))], tree=tree, alert=False)
+    assert res.unchanged == 1
+    assert await search_ids(store, tree, "evin") == []
+    assert await search_ids(store, tree, "qarchak") == [1]
+    [stored] = await store.get_posts([1])
+    assert stored.tags == ("Qarchak",)
+
+
+async def test_an_edit_seen_through_rss_keeps_the_exact_categories_in_the_index(
+    store: Store, tree: CategoryTree
+) -> None:
+    await store.upsert_posts(SITE, [post(1, categories=(131,))], tree=tree, alert=False)
+    vague = post(1, title="Retitled report", categories=(), categories_known=False)
+    res = await store.upsert_posts(SITE, [vague], tree=tree, alert=False)
+    assert len(res.modified) == 1
+    assert await search_ids(store, tree, "retitled category:executions") == [1]
