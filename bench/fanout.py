@@ -273,7 +273,6 @@ async def _wait_delivered(
 ) -> bool:
     """Until the sender recorded ``target`` messages; False when stopped early (budget)."""
     sender = running.services.sender
-    assert sender is not None
     deadline = time.monotonic() + max_wait
     while sender.sent < target:
         if checkpoint is not None and budget is not None and sender.sent >= checkpoint:

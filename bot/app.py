@@ -174,7 +174,7 @@ async def _post_init(app: BotApplication) -> None:
     except TelegramError as exc:
         log.warning("could not set the command menu: %s", exc)
     # Our own task, not application.create_task: Application.stop() would wait for it forever.
-    services.extras["sender_task"] = asyncio.create_task(sender.run(), name="sender")
+    services.sender_task = asyncio.create_task(sender.run(), name="sender")
     if app.job_queue is None:
         raise HrmBotError("the job queue is missing: install python-telegram-bot[job-queue]")
     app.job_queue.run_once(_poll_job, when=0, name="poll")
@@ -184,10 +184,9 @@ async def _post_init(app: BotApplication) -> None:
 async def _poll_job(context: BotContext) -> None:
     """Starts a poll as a task of ours, so that stopping never waits for a slow site."""
     services = context.services
-    running = services.extras.get("poll_task")
-    if isinstance(running, asyncio.Task) and not running.done():
+    if services.poll_task is not None and not services.poll_task.done():
         return
-    services.extras["poll_task"] = asyncio.create_task(_poll(context), name="poll")
+    services.poll_task = asyncio.create_task(_poll(context), name="poll")
 
 
 async def _poll(context: BotContext) -> None:
@@ -195,7 +194,7 @@ async def _poll(context: BotContext) -> None:
     delay = services.settings.poll_interval
     try:
         result = await services.poller.poll()
-        if result.enqueued and services.sender is not None:
+        if result.enqueued:
             services.sender.wake()
         delay = backoff_delay(services.settings.poll_interval, result.failures)
     except asyncio.CancelledError:
@@ -212,18 +211,15 @@ async def _post_stop(app: BotApplication) -> None:
     services = app.bot_data.get(BotContext.SERVICES)
     if not isinstance(services, Services):
         return
-    poll_task = services.extras.get("poll_task")
-    if isinstance(poll_task, asyncio.Task):
-        poll_task.cancel()
+    if services.poll_task is not None:
+        services.poll_task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
-            await poll_task
-    if services.sender is not None:
-        await services.sender.stop()
-    task = services.extras.get("sender_task")
-    if isinstance(task, asyncio.Task):
-        task.cancel()
+            await services.poll_task
+    await services.sender.stop()
+    if services.sender_task is not None:
+        services.sender_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            await services.sender_task
 
 
 async def _post_shutdown(app: BotApplication) -> None:

@@ -183,7 +183,7 @@ class Poller:
         try:
             state = await self.store.get_state(self.site)
             await self.load_categories(now=now, state=state)
-            first = await self.store.count_posts(self.site) == 0
+            first = not await self.store.has_posts(self.site)
             try:
                 result = await self._poll_rest(first)
             except RestUnavailable as exc:

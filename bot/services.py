@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from bot.config import Settings
@@ -20,11 +21,13 @@ class Services:
     site: SiteClient
     poller: Poller
     pacer: Pacer
-    sender: Sender | None = None
+    sender: Sender
     search_limit: RateLimit = field(default_factory=lambda: RateLimit(20))
     inline_limit: RateLimit = field(default_factory=lambda: RateLimit(60))
     search_keys: SearchKeys = field(default_factory=SearchKeys)
-    extras: dict[str, object] = field(default_factory=dict)
+    # Tasks of our own, stopped in post_stop (Application.stop would wait on its own ones).
+    sender_task: asyncio.Task[None] | None = None
+    poll_task: asyncio.Task[None] | None = None
 
     @property
     def tree(self) -> CategoryTree:

@@ -24,8 +24,7 @@ async def migrate(update: Update, context: BotContext) -> None:
     else:
         return
     await context.store.migrate_chat(old, new)
-    if context.services.sender is not None:
-        context.services.sender.pace.forget(old)
+    context.services.sender.pace.forget(old)
     log.info("a group became a supergroup; its subscriptions moved along")
 
 
@@ -37,8 +36,7 @@ async def membership(update: Update, context: BotContext) -> None:
     status = change.new_chat_member.status
     if status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
         dropped = await context.store.deactivate(change.chat.id)
-        if context.services.sender is not None:
-            context.services.sender.pace.forget(change.chat.id)
+        context.services.sender.pace.forget(change.chat.id)
         log.info("the bot was blocked or removed from a chat; %d pending alerts dropped", dropped)
     elif status in (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR):
         # Unblocked, or added back to a group: what the chat followed applies again.

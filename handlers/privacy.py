@@ -33,8 +33,7 @@ async def forget_callback(update: Update, context: BotContext) -> None:
         return
     if query.data == "forget:yes":
         await context.store.forget(chat.id)
-        if context.services.sender is not None:
-            context.services.sender.pace.forget(chat.id)
+        context.services.sender.pace.forget(chat.id)
         log.info("forget: a chat asked to be forgotten")
         await query.edit_message_text(render.e(_(texts.FORGOTTEN)))
     else:

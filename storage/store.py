@@ -115,12 +115,15 @@ class Store:
         return await posts.get_posts(self.db, ids)
 
     async def count_posts(self, site: str | None = None) -> int:
-        sql, args = "SELECT count(*) FROM posts", ()
-        if site is not None:
-            sql, args = sql + " WHERE site = ?", (site,)  # type: ignore[assignment]
-        async with self.db.execute(sql, args) as cur:
+        where, args = ("WHERE site = ?", (site,)) if site is not None else ("", ())
+        async with self.db.execute(f"SELECT count(*) FROM posts {where}", args) as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
+
+    async def has_posts(self, site: str) -> bool:
+        """Whether the site has any post: unlike a count, one index probe."""
+        async with self.db.execute("SELECT 1 FROM posts WHERE site = ? LIMIT 1", (site,)) as cur:
+            return await cur.fetchone() is not None
 
     async def search(
         self,

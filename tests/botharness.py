@@ -61,7 +61,7 @@ class Running:
     async def poll(self) -> None:
         result = await self.services.poller.poll()
         assert result.ok, result.errors
-        if result.enqueued and self.services.sender is not None:
+        if result.enqueued:
             self.services.sender.wake()
 
     async def command(self, chat_id: int, text: str, *, user_id: int | None = None) -> SentMessage:
