@@ -117,6 +117,9 @@ UPDATE_FROM_0_TO_1 = """
             PRIMARY KEY (chat_id, post_id)
         ) WITHOUT ROWID;
         CREATE INDEX outbox_pending ON outbox (status, post_id) WHERE status = 'pending';
+        -- The sender asks after every pass when the next postponed row is due.
+        CREATE INDEX outbox_postponed ON outbox (not_before)
+            WHERE status = 'pending' AND not_before IS NOT NULL;
 """
 
 MIGRATIONS: list[str] = [UPDATE_FROM_0_TO_1]

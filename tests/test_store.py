@@ -386,3 +386,18 @@ async def test_an_edit_seen_through_rss_keeps_the_exact_categories_in_the_index(
     res = await store.upsert_posts(SITE, [vague], tree=tree, alert=False)
     assert len(res.modified) == 1
     assert await search_ids(store, tree, "retitled category:executions") == [1]
+
+
+async def test_next_due_is_the_earliest_postponed_pending_row(
+    store: Store, tree: CategoryTree
+) -> None:
+    await store.subscribe(1, "private", SITE, ["*"])
+    await store.subscribe(2, "private", SITE, ["*"])
+    res = await store.upsert_posts(SITE, [post(1)], tree=tree, alert=True)
+    assert await store.next_due() is None
+    early = datetime(2030, 1, 1, tzinfo=UTC)
+    await store.postpone(1, res.new[0], early + timedelta(hours=1), "x", count_attempt=False)
+    await store.postpone(2, res.new[0], early, "x", count_attempt=False)
+    assert await store.next_due() == early
+    await store.mark_sent(2, res.new[0], 99)
+    assert await store.next_due() == early + timedelta(hours=1)
