@@ -719,6 +719,15 @@ class FakeWordPress:
             cat["link"] = f"{self._home()}/category/{self._category_path(cat)}/"
             return cat
 
+    def category_id(self, slug: str) -> int:
+        """The id of the category with this slug (a KeyError names the slugs there are)."""
+        with self._lock:
+            for cat in self.categories:
+                if cat["slug"] == slug:
+                    return int(cat["id"])
+            slugs = sorted(str(c["slug"]) for c in self.categories)
+        raise KeyError(f"no category {slug!r}; there are {', '.join(slugs)}")
+
     # ----------------------------------------------------------------- faults
 
     def fault(
