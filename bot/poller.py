@@ -53,6 +53,7 @@ class PollResult:
     not_modified: bool = False
     enqueued: int = 0
     failures: int = 0  # consecutive failed polls, this one included
+    skipped: int = 0  # feed items with neither link nor guid, which cannot be stored
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
@@ -66,6 +67,8 @@ class PollResult:
             return f"{self.source}: not modified"
         text = f"{self.source}: {len(self.new)} new, {len(self.modified)} modified, "
         text += f"{self.unchanged} unchanged"
+        if self.skipped:
+            text += f", {self.skipped} skipped (no link or guid)"
         return text + (" (first poll: stored as already known)" if self.silent else "")
 
     def as_state(self) -> dict[str, Any]:
@@ -74,6 +77,7 @@ class PollResult:
             "new": len(self.new),
             "modified": len(self.modified),
             "unchanged": self.unchanged,
+            "skipped": self.skipped,
             "errors": list(self.errors),
             "silent": self.silent,
             "not_modified": self.not_modified,
@@ -304,6 +308,7 @@ class Poller:
         except NotModified:
             return PollResult(source="rss", not_modified=True)
         feed = parse_feed(resp.body, resp.content_type)
+        skipped = feed.skipped
         self.language = short_language(feed.language, self.language)
         items = [item_to_post(i, self.tree, self.language) for i in feed.items]
         batch = items
@@ -322,11 +327,12 @@ class Poller:
                     break  # past the last page
                 raise
             parsed = parse_feed(more.body, more.content_type)
+            skipped += parsed.skipped
             if not parsed.items:
                 break
             batch = [item_to_post(i, self.tree, self.language) for i in parsed.items]
             items.extend(batch)
-        result = await self._store(items, source="rss", first=first)
+        result = replace(await self._store(items, source="rss", first=first), skipped=skipped)
         await self.store.set_state(self.site, {"feed_validators": _validators(resp)})
         return result
 
