@@ -7,12 +7,14 @@ import contextlib
 import fcntl
 import logging
 import os
+import signal
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -28,7 +30,8 @@ from telegram.ext import (
 from bot import render, texts
 from bot.config import Settings
 from bot.context import BotApplication, BotContext
-from bot.errors import HrmBotError
+from bot.errors import AlreadyRunning, HrmBotError, StoreError, TokenRejected
+from bot.logs import REDACT
 from bot.pacing import PacedLimiter, Pacer
 from bot.poller import Poller, backoff_delay
 from bot.searching import RateLimit
@@ -38,6 +41,7 @@ from bot.site import SiteClient
 from handlers import admin, chats, fallback, inline, posts, privacy, search, start, subscriptions
 from handlers.errors import on_error
 from storage import Post, Store
+from storage.db import make_folder
 
 # PTB 22 warns unless RetryAfter.retry_after is a timedelta; opt in to the new behaviour.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -45,8 +49,9 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 log = logging.getLogger(__name__)
 
 
-class AlreadyRunning(HrmBotError):
-    """Another hrm-bot holds the lock of this database."""
+# Waits between tries to reach Telegram at start: a supervisor may start us before the
+# network is up, and a minute between tries is gentle enough for a long outage.
+REACH_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
 
 
 def lock_database(path: Path) -> IO[str]:
@@ -54,8 +59,12 @@ def lock_database(path: Path) -> IO[str]:
 
     Two bots on one database would send every alert twice, so the second refuses to start.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(f"{path}.lock", "a+")  # noqa: SIM115 - held for the process's lifetime
+    make_folder(path)
+    lock = f"{path}.lock"
+    try:
+        handle = open(lock, "a+")  # noqa: SIM115 - held for the process's lifetime
+    except OSError as exc:
+        raise StoreError(f"cannot create the lock file {lock}: {exc.strerror or exc}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -178,7 +187,12 @@ async def _post_init(app: BotApplication) -> None:
     if app.job_queue is None:
         raise HrmBotError("the job queue is missing: install python-telegram-bot[job-queue]")
     app.job_queue.run_once(_poll_job, when=0, name="poll")
-    log.info("hrm-bot started: polling %s every %g s", settings.site_url, settings.poll_interval)
+    log.info(
+        "hrm-bot started: polling %s every %g s; token from %s",
+        settings.site_url,
+        settings.poll_interval,
+        settings.sources.get("TELEGRAM_BOT_TOKEN", "the settings"),
+    )
 
 
 async def _poll_job(context: BotContext) -> None:
@@ -194,6 +208,10 @@ async def _poll(context: BotContext) -> None:
     delay = services.settings.poll_interval
     try:
         result = await services.poller.poll()
+        if result.ok:
+            log.info("poll: %s", result.summary())
+        else:
+            log.warning("poll failed (%d in a row): %s", result.failures, result.errors[0])
         if result.enqueued:
             services.sender.wake()
         delay = backoff_delay(services.settings.poll_interval, result.failures)
@@ -229,12 +247,99 @@ async def _post_shutdown(app: BotApplication) -> None:
         await services.store.close()
 
 
+async def reach_telegram(app: BotApplication, api_url: str) -> bool:
+    """getMe until Telegram answers; False when SIGINT or SIGTERM came first.
+
+    Network errors, time-outs, 5xx and flood waits are retried with backoff, one log line a
+    try. A rejected token cannot get better by waiting: TokenRejected.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        attempt = 0
+        while True:
+            try:
+                # Bot.initialize calls getMe; done once, run_polling does not repeat it.
+                await app.bot.initialize()
+                return True
+            except InvalidToken:
+                raise TokenRejected(
+                    f"Telegram rejected the bot token (getMe at {api_url} answered "
+                    "Unauthorized or Not Found): check TELEGRAM_BOT_TOKEN, as @BotFather gave "
+                    "it, and TELEGRAM_API_URL"
+                ) from None
+            except (NetworkError, RetryAfter) as exc:
+                delay = REACH_DELAYS[min(attempt, len(REACH_DELAYS) - 1)]
+                if isinstance(exc, RetryAfter):
+                    wait = exc.retry_after
+                    seconds = wait.total_seconds() if isinstance(wait, timedelta) else wait
+                    delay = max(delay, float(seconds))
+                log.warning(
+                    "cannot reach Telegram at %s (%s); trying again in %g s",
+                    api_url,
+                    _reason(exc),
+                    delay,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                log.info("stopped while waiting for Telegram")
+                return False
+            attempt += 1
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+def _reason(exc: TelegramError) -> str:
+    # A proxy's error page comes back whole in the message ("Parsing the server response
+    # b'<html>...' failed"): the status before it says enough.
+    text = " ".join(exc.message.split(". Parsing the server response", 1)[0].split())
+    if len(text) > 160:
+        text = text[:159] + "…"
+    return REDACT(f"{exc.__class__.__name__}: {text}")
+
+
+async def _check_store(path: Path) -> None:
+    store = await Store.open(path)
+    await store.close()
+
+
 def run(settings: Settings, **polling: Any) -> None:
     """``hrm-bot run``: long polling until SIGINT or SIGTERM."""
     lock = lock_database(settings.database_path)
     try:
         app = build_application(settings)
+        # run_polling runs on the current event loop: the first getMe must run on it too, so
+        # that the connections it opens are the ones polling uses.
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        reached = False
+        try:
+            # A database that cannot be used will not get better by waiting for Telegram.
+            loop.run_until_complete(_check_store(settings.database_path))
+            reached = loop.run_until_complete(reach_telegram(app, settings.telegram_api_url))
+        finally:
+            if not reached:
+                loop.run_until_complete(app.bot.shutdown())
+                loop.close()
+        if not reached:
+            return
         # Pending updates are kept: messages sent while the bot was down get their answers.
-        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False, **polling)
+        # bootstrap_retries=-1: a network blip between getMe and the first getUpdates is
+        # retried rather than fatal.
+        app.run_polling(
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+            bootstrap_retries=-1,
+            **polling,
+        )
+    except InvalidToken:
+        # Revoked while we ran (or between getMe and polling): the library's message holds
+        # the token, so it is not passed on.
+        raise TokenRejected("Telegram rejected the bot token: check TELEGRAM_BOT_TOKEN") from None
     finally:
         lock.close()

@@ -4,15 +4,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 from bot import __version__, logs
 from bot.config import Settings, load_settings
-from bot.errors import ConfigError, InvalidQueryError, StoreError
+from bot.errors import (
+    AlreadyRunning,
+    ArchiveMissing,
+    ConfigError,
+    FeedError,
+    FetchError,
+    InvalidQueryError,
+    StoreError,
+    TokenRejected,
+)
 from bot.poller import BackfillPage, Poller
 from bot.site import SiteClient
 from storage import Store, parse_query
@@ -37,34 +49,108 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+SEARCH_HELP = """\
+Everything after `search` (and its options) is the query; put options first. A query
+that starts with -word needs `--` before it: hrm-bot search -- -drug execution.
+
+query language:
+  Evin hunger strike         reports with all of these words
+  "death row"                the exact phrase (quote it for the shell: '"death row"')
+  execution -drug            without a word
+  execut*                    words that start so (at least three letters)
+  category:women             in a category (slug) and its sub-categories
+  since:2024-01 until:2024-06
+                             published in that period (a year, month or day)
+Persian is matched however it is typed (Arabic or Persian letters, ZWNJ, digits).
+
+examples:
+  hrm-bot search Evin hunger strike
+  hrm-bot search --limit 3 '"death row"' -drug
+  hrm-bot search --category women hanged since:2025
+"""
+
+SEARCH_OPTIONS = ("--category", "--limit")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hrm-bot",
         description="Telegram alerts and archive search for Iran Human Rights Monitor reports. "
         "Settings come from the environment and from a .env file in the working directory "
         "(see .env.example).",
+        epilog="exit codes: 0 success, 1 failure, 2 usage or configuration error "
+        "(a rejected bot token included), 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"hrm-bot {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", help="run the Telegram bot (long polling) until SIGINT or SIGTERM")
-    sub.add_parser("ingest", help="poll the site once and print what changed")
-    backfill = sub.add_parser(
-        "backfill", help="store the whole archive (resumable; alerts nobody)"
+
+    def command(name: str, summary: str, description: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=description, **kw)
+
+    command(
+        "run",
+        "run the Telegram bot (long polling) until SIGINT or SIGTERM",
+        "Run the bot: answer commands, poll the site every POLL_INTERVAL seconds and send "
+        "alerts. Needs TELEGRAM_BOT_TOKEN. Waits and retries while Telegram cannot be "
+        "reached; stops cleanly on SIGINT or SIGTERM. One bot per database: a second run "
+        "refuses to start.",
     )
-    backfill.add_argument("--since", type=_date, help="only posts published after this date")
-    backfill.add_argument("--max-pages", type=_positive, help="stop after this many pages")
-    search = sub.add_parser("search", help="search the stored posts")
-    search.add_argument("query", nargs="+", help='words, "phrases", -exclude, prefix*')
-    search.add_argument("--category", help="only this category (slug) and its sub-categories")
-    search.add_argument("--limit", type=_positive, default=10, help="results to show (10)")
-    sub.add_parser("categories", help="print the category tree with slugs")
-    sub.add_parser("status", help="posts stored, last poll and its result")
+    command(
+        "ingest",
+        "poll the site once and print what changed",
+        "Poll the site once, as the running bot does, and print one summary line. Safe "
+        "while `hrm-bot run` runs on the same database. Exit code 1 when the poll failed.",
+    )
+    backfill = command(
+        "backfill",
+        "store the whole archive (resumable; alerts nobody)",
+        "Store every post of the site, newest first, 100 a page, with a progress line per "
+        "page. Interrupted, it resumes where it stopped. Alerts nobody. Safe while "
+        "`hrm-bot run` runs on the same database.",
+    )
+    backfill.add_argument(
+        "--since",
+        type=_date,
+        metavar="DATE",
+        help="only posts published after this date (UTC), as 2024-01-31 or 2024-01-31T18:00",
+    )
+    backfill.add_argument(
+        "--max-pages", type=_positive, metavar="N", help="stop after N pages (100 posts each)"
+    )
+    search = command(
+        "search",
+        "search the stored posts",
+        "Search the archive of stored posts.",
+        epilog=SEARCH_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    search.add_argument(
+        "--category", metavar="SLUG", help="only this category and its sub-categories"
+    )
+    search.add_argument(
+        "--limit", type=_positive, default=10, metavar="N", help="results to show (10)"
+    )
+    search.add_argument(
+        "query", nargs=argparse.REMAINDER, help='words, "phrases", -exclude, prefix*, filters'
+    )
+    command(
+        "categories",
+        "print the category tree with slugs",
+        "Print the site's categories as a tree, each with the slug that commands take. "
+        "Refreshes them from the site at most once a day.",
+    )
+    command(
+        "status",
+        "posts stored, last poll and its result",
+        "Print the number of posts stored, the last poll and its result, and the failures "
+        "in a row.",
+    )
     return parser
 
 
 @asynccontextmanager
-async def _open(settings: Settings) -> AsyncIterator[tuple[Store, Poller]]:
-    store = await Store.open(settings.database_path)
+async def _open(settings: Settings, *, create: bool = True) -> AsyncIterator[tuple[Store, Poller]]:
+    store = await Store.open(settings.database_path, create=create)
     client = SiteClient(
         settings.site_url, timeout=settings.fetch_timeout, max_bytes=settings.max_response_bytes
     )
@@ -98,12 +184,24 @@ async def cmd_backfill(settings: Settings, args: argparse.Namespace, out: TextIO
 
 
 async def cmd_search(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    text = " ".join(args.query)
+    words = list(args.query)
+    if words[:1] == ["--"]:
+        words = words[1:]
+    elif misplaced := [w for w in words if w.split("=", 1)[0] in SEARCH_OPTIONS]:
+        print(
+            f"hrm-bot search: put {misplaced[0].split('=', 1)[0]} before the query, for "
+            "example: hrm-bot search --limit 3 evin (or use -- to search for it as words)",
+            file=sys.stderr,
+        )
+        return 2
+    text = " ".join(words)
     if args.category:
         text += f" category:{args.category}"
     query = parse_query(text)
-    store = await Store.open(settings.database_path)
+    store = await Store.open(settings.database_path, create=False)
     try:
+        if not await store.has_posts(settings.site):
+            raise ArchiveMissing(settings.database_path)
         tree = await store.load_tree(settings.site)
         if query.category and len(tree.find(query.category)) != 1:
             print(f"hrm-bot: no category with the slug {query.category!r}", file=sys.stderr)
@@ -128,7 +226,7 @@ async def cmd_search(settings: Settings, args: argparse.Namespace, out: TextIO) 
 
 
 async def cmd_categories(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    async with _open(settings) as (_store, poller):
+    async with _open(settings, create=False) as (_store, poller):
         tree = await poller.load_categories()
     for depth, cat in tree.walk():
         print(f"{'  ' * depth}{cat.name}  ({cat.slug})", file=out)
@@ -136,7 +234,7 @@ async def cmd_categories(settings: Settings, args: argparse.Namespace, out: Text
 
 
 async def cmd_status(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    store = await Store.open(settings.database_path)
+    store = await Store.open(settings.database_path, create=False)
     try:
         posts = await store.count_posts(settings.site)
         state = await store.get_state(settings.site)
@@ -152,6 +250,8 @@ async def cmd_status(settings: Settings, args: argparse.Namespace, out: TextIO) 
             else (
                 f"{last['source']}: {last['new']} new, {last['modified']} modified, "
                 f"{last['unchanged']} unchanged"
+                # .get: polls recorded before the count existed have none.
+                + (f", {last['skipped']} skipped (no link or guid)" if last.get("skipped") else "")
                 + (" (not modified)" if last["not_modified"] else "")
             )
         )
@@ -177,45 +277,85 @@ COMMANDS: dict[str, Command] = {
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args = build_parser().parse_args(argv)
+
+    def warn(text: str) -> None:
+        print(f"hrm-bot: warning: .env: {text}", file=sys.stderr)
+
     try:
-        settings = load_settings()
+        settings = load_settings(warn=warn)
     except ConfigError as exc:
         print(f"hrm-bot: {exc}", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level)
-    if args.command == "run":
-        return run_bot(settings)
+    # The bot logs at INFO unless told otherwise; the one-shot commands print their result,
+    # so their log lines (the fallbacks behind a poll, say) show only when LOG_LEVEL asks.
+    explicit = "LOG_LEVEL" in settings.sources
+    level = settings.log_level if explicit or args.command == "run" else "WARNING"
+    logs.configure(level, secrets=[settings.telegram_bot_token or ""])
     try:
+        if args.command == "run":
+            return run_bot(settings)
         return asyncio.run(COMMANDS[args.command](settings, args, out or sys.stdout))
     except InvalidQueryError as exc:
         print(f"hrm-bot: {query_problem(exc)}", file=sys.stderr)
         return 2
+    except ArchiveMissing as exc:
+        print(f"hrm-bot: {no_archive(exc, settings)}", file=sys.stderr)
+        return 1
+    except (FetchError, FeedError) as exc:
+        stopped = "stopped" if args.command == "backfill" else "failed"
+        again = "; run it again to go on from where it stopped" if stopped == "stopped" else ""
+        print(f"hrm-bot: {args.command} {stopped}: {exc}{again}", file=sys.stderr)
+        return 1
     except StoreError as exc:
         print(f"hrm-bot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # A bug: its traceback is worth having, through the log so that the token is masked
+        # in it like everywhere else.
+        logging.getLogger("bot").exception("hrm-bot %s: unexpected failure", args.command)
+        return 1
 
 
-NO_TOKEN = (
-    "hrm-bot: TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather in Telegram "
-    "(send it /newbot) and put it in .env as TELEGRAM_BOT_TOKEN=... or in the environment."
-)
+def no_archive(exc: ArchiveMissing, settings: Settings) -> str:
+    where = settings.database_path
+    state = "is empty" if where.is_file() else "does not exist yet"
+    return (
+        f"the archive {where} {state}: fill it with `hrm-bot ingest` (the newest posts) "
+        "or `hrm-bot backfill` (the whole archive)"
+    )
+
+
+def no_token(settings: Settings, dotenv: Path = Path(".env")) -> str:
+    """Where we looked for the token, so that a user can tell which source is wrong."""
+    places = []
+    if "TELEGRAM_BOT_TOKEN" in os.environ:
+        places.append("it is empty in the environment")
+    if not dotenv.is_file():
+        places.append(f"there is no .env in {Path.cwd()}")
+    else:
+        places.append(f"{dotenv.resolve()} has no value for it")
+    return (
+        f"hrm-bot: TELEGRAM_BOT_TOKEN is not set ({', and '.join(places)}). Get a token from "
+        "@BotFather in Telegram (send it /newbot) and put it in .env as "
+        "TELEGRAM_BOT_TOKEN=... or in the environment."
+    )
 
 
 def run_bot(settings: Settings) -> int:
     if not settings.telegram_bot_token:
-        print(NO_TOKEN, file=sys.stderr)
+        print(no_token(settings), file=sys.stderr)
         return 2
     # Imported here: the other commands need no Telegram library.
-    from bot.app import AlreadyRunning, run
+    from bot.app import run
 
     try:
         run(settings)
-    except AlreadyRunning as exc:
-        print(f"hrm-bot: {exc}", file=sys.stderr)
-        return 1
-    except StoreError as exc:
+    except TokenRejected as exc:
+        print(f"hrm-bot: {logs.REDACT(str(exc))}", file=sys.stderr)
+        return 2
+    except (AlreadyRunning, StoreError) as exc:
         print(f"hrm-bot: {exc}", file=sys.stderr)
         return 1
     return 0

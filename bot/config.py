@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from bot.errors import ConfigError
 
-T = TypeVar("T")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -36,6 +38,8 @@ class Settings:
     # Searches a user may make in a minute, so the archive cannot be scraped through the bot.
     search_per_minute: int = 20
     inline_per_minute: int = 60
+    # Where each value given came from ("the environment" or a .env path), for messages.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def site(self) -> str:
@@ -52,19 +56,49 @@ def _url(name: str, value: str) -> str:
     return value.strip().rstrip("/")
 
 
-def _number(minimum: float, cast: Callable[[str], T]) -> Callable[[str, str], T]:
-    def check(name: str, value: str) -> T:
+# The bot adds "/bot{token}/{method}" itself; a root that already has it would send the token
+# to the wrong path (and Telegram answers 404, which looks like a rejected token).
+_API_PATH_WITH_BOT = re.compile(r"/bot(?:\d+:[^/]*)?/*$|/bot\d+:", re.I)
+
+
+def _api_url(name: str, value: str) -> str:
+    # Never echoed: a root pasted with "/bot<token>" in it holds the token.
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL such as https://api.telegram.org")
+    if _API_PATH_WITH_BOT.search(parts.path):
+        raise ConfigError(
+            f"{name} must be the Bot API root only, such as https://api.telegram.org, "
+            "without /bot or the token: the bot adds /bot<token>/<method> itself"
+        )
+    return value.strip().rstrip("/")
+
+
+def _plain(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else f"{number:g}"
+
+
+def _number(
+    minimum: float, maximum: float, *, whole: bool = False, unit: str = ""
+) -> Callable[[str, str], float]:
+    kind = "a whole number" if whole else "a number"
+    span = f"from {_plain(minimum)} to {_plain(maximum)}{unit}"
+
+    def check(name: str, value: str) -> float:
         try:
-            number = cast(value.strip())
+            number = int(value.strip()) if whole else float(value.strip())
         except ValueError:
-            raise ConfigError(
-                f"{name} must be a number of at least {minimum}, got {value!r}"
-            ) from None
-        if number < minimum:  # type: ignore[operator]
-            raise ConfigError(f"{name} must be a number of at least {minimum}, got {value!r}")
+            raise ConfigError(f"{name} must be {kind} {span}, got {value!r}") from None
+        # float() accepts nan and inf: nan compares false with everything, so it would pass
+        # a range check and then stop the poll loop for good.
+        if not math.isfinite(number) or not minimum <= number <= maximum:
+            raise ConfigError(f"{name} must be {kind} {span}, got {value!r}")
         return number
 
     return check
+
+
+_TOKEN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{1,200}")
 
 
 def _ids(name: str, value: str) -> frozenset[int]:
@@ -91,7 +125,14 @@ def _level(name: str, value: str) -> str:
 
 
 def _token(name: str, value: str) -> str | None:
-    return value.strip() or None
+    token = value.strip()
+    if token and not _TOKEN.fullmatch(token):
+        # Not echoed, not even in part: it may be a real token with a typo.
+        raise ConfigError(
+            f"{name} does not look like a token from @BotFather (digits, a colon, then "
+            "letters, digits, - or _, with no spaces or quotes)"
+        )
+    return token or None
 
 
 def _path(name: str, value: str) -> Path:
@@ -100,25 +141,29 @@ def _path(name: str, value: str) -> Path:
     return Path(value.strip()).expanduser()
 
 
+DAY = 86_400  # seconds: no wait or interval of ours needs more
+SECONDS = " (seconds)"
+
 PARSERS: dict[str, Callable[[str, str], Any]] = {
     "telegram_bot_token": _token,
-    "telegram_api_url": _url,
+    "telegram_api_url": _api_url,
     "site_url": _url,
     "database_path": _path,
-    "poll_interval": _number(1, float),
+    "poll_interval": _number(1, DAY, unit=SECONDS),
     "admin_ids": _ids,
     "log_level": _level,
-    "fetch_timeout": _number(0.01, float),
-    "max_response_bytes": _number(1024, int),
-    "send_rate": _number(0.1, float),
-    "private_chat_interval": _number(0, float),
-    "group_messages_per_minute": _number(1, int),
-    "send_max_attempts": _number(1, int),
-    "send_retry_base": _number(0, float),
-    "send_retry_max": _number(0, float),
-    "search_per_minute": _number(1, int),
-    "inline_per_minute": _number(1, int),
+    "fetch_timeout": _number(0.01, 3600, unit=SECONDS),
+    "max_response_bytes": _number(1024, 1 << 30, whole=True, unit=" (bytes)"),
+    "send_rate": _number(0.1, 1000, unit=" (messages a second)"),
+    "private_chat_interval": _number(0, 3600, unit=SECONDS),
+    "group_messages_per_minute": _number(1, 1000, whole=True),
+    "send_max_attempts": _number(1, 100, whole=True),
+    "send_retry_base": _number(0, DAY, unit=SECONDS),
+    "send_retry_max": _number(0, DAY, unit=SECONDS),
+    "search_per_minute": _number(1, 10_000, whole=True),
+    "inline_per_minute": _number(1, 10_000, whole=True),
 }
+KNOWN = frozenset(name.upper() for name in PARSERS)
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -149,15 +194,49 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 
 def load_settings(
-    environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")
+    environ: Mapping[str, str] | None = None,
+    dotenv: Path | None = Path(".env"),
+    warn: Callable[[str], None] | None = None,
 ) -> Settings:
-    """Settings from ``environ`` (the process environment by default) over the ``.env`` file."""
-    values: dict[str, str] = read_dotenv(dotenv) if dotenv is not None else {}
-    values.update(os.environ if environ is None else environ)
+    """Settings from ``environ`` (the process environment by default) over the ``.env`` file.
+
+    An empty value counts as not set, wherever it is: ``TELEGRAM_BOT_TOKEN= hrm-bot run`` must
+    not hide the token in ``.env``. ``warn`` hears of keys in ``.env`` that look like ours
+    but are not (``SITE_URLL``, ``site_url``).
+    """
+    from_file = read_dotenv(dotenv) if dotenv is not None else {}
+    environ = os.environ if environ is None else environ
+    if warn is not None and dotenv is not None:
+        for key in unknown_keys(from_file):
+            warn(key)
     kwargs: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     for f in fields(Settings):
         name = f.name.upper()
-        # An empty value means "use the default", as .env.example leaves optional ones blank.
-        if values.get(name, "").strip():
-            kwargs[f.name] = PARSERS[f.name](name, values[name])
-    return Settings(**kwargs)
+        if f.name not in PARSERS:
+            continue
+        for source, values in (("the environment", environ), (str(dotenv), from_file)):
+            value = values.get(name, "")
+            if value.strip():
+                try:
+                    kwargs[f.name] = PARSERS[f.name](name, value)
+                except ConfigError as exc:
+                    raise ConfigError(f"{exc} (set in {source})") from None
+                sources[name] = source
+                break
+    return Settings(**kwargs, sources=sources)
+
+
+def unknown_keys(values: Mapping[str, str]) -> list[str]:
+    """Warnings for keys that are not ours but look like a misspelling of one of ours."""
+    out = []
+    for key in values:
+        if key in KNOWN:
+            continue
+        if key.upper() in KNOWN:
+            out.append(f"{key} is not read: names are upper-case ({key.upper()})")
+            continue
+        near = difflib.get_close_matches(key.upper(), KNOWN, n=1, cutoff=0.85)
+        if near:
+            out.append(f"{key} is not a setting of hrm-bot; did you mean {near[0]}?")
+    return out

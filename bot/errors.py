@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from storage.errors import InvalidQueryError, StoreError
+from storage.errors import ArchiveMissing, InvalidQueryError, StoreError
 
 __all__ = [
+    "AlreadyRunning",
+    "ArchiveMissing",
     "ConfigError",
     "FeedError",
     "FetchError",
@@ -12,6 +14,7 @@ __all__ = [
     "InvalidQueryError",
     "NotModified",
     "StoreError",
+    "TokenRejected",
 ]
 
 
@@ -37,3 +40,14 @@ class NotModified(HrmBotError):
 
 class FeedError(HrmBotError):
     """The bytes we fetched are not a feed we can trust (not well-formed, cut off, HTML)."""
+
+
+class AlreadyRunning(HrmBotError):
+    """Another hrm-bot holds the lock of this database."""
+
+
+class TokenRejected(HrmBotError):
+    """Telegram does not know the bot token (getMe answered 401 or 404); retrying cannot help.
+
+    The message never holds the token.
+    """

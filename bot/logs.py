@@ -3,14 +3,63 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+
+MASK = "<token>"
 
 
-def configure(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,
-    )
+class Redactor:
+    """Replaces secrets (the bot token and its secret part) wherever they appear in text.
+
+    Libraries put the token in exception messages (python-telegram-bot's InvalidToken) and
+    in URLs (httpx), so one pass over every formatted line is the only safe place.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets: tuple[str, ...] = ()
+        self.add(*secrets)
+
+    def add(self, *secrets: str) -> None:
+        found = set(self.secrets)
+        for secret in secrets:
+            if not secret:
+                continue
+            found.add(secret)
+            # "123456:ABC..." : the part after the colon is what makes it secret, and it may
+            # appear alone (URL-quoted, or cut from the bot id).
+            _, colon, tail = secret.partition(":")
+            if colon and len(tail) >= 4:
+                found.add(tail)
+        # Longest first, so the whole token is masked before its tail alone.
+        self.secrets = tuple(sorted(found, key=len, reverse=True))
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+
+REDACT = Redactor()
+
+
+class RedactingFormatter(logging.Formatter):
+    def __init__(self, fmt: str, redact: Redactor) -> None:
+        super().__init__(fmt)
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        # The whole line, traceback included, after formatting: arguments and exception
+        # texts are where libraries put the token.
+        return self.redact(super().format(record))
+
+
+def configure(level: str, secrets: Iterable[str] = ()) -> None:
+    REDACT.add(*secrets)
+    logging.basicConfig(level=level, force=True)
+    formatter = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", REDACT)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(formatter)
     quiet_libraries(level)
 
 
@@ -21,3 +70,6 @@ def quiet_libraries(level: str) -> None:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, numeric))
     # At DEBUG, python-telegram-bot logs whole updates and requests: users' messages.
     logging.getLogger("telegram").setLevel(max(logging.INFO, numeric))
+    # Its one error is "invalid JSON" with a proxy's whole error page and a traceback; the
+    # same failure reaches the caller as NetworkError, which logs it in one line.
+    logging.getLogger("telegram.request").setLevel(logging.CRITICAL)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.errors import FeedError, FetchError, NotModified
 from bot.fallback import FALLBACK_CATEGORIES
@@ -23,6 +23,7 @@ from bot.site import Response, SiteClient
 from storage import CategoryTree, PostIn, Store, UpsertResult
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 POSTS = "/wp-json/wp/v2/posts"
 CATEGORIES = "/wp-json/wp/v2/categories"
@@ -139,9 +140,8 @@ class Poller:
         try:
             cats = await self._fetch_terms(CATEGORIES)
         except (FetchError, FeedError, RestUnavailable) as exc:
-            log.warning(
-                "categories: cannot refresh from the site (%s); using the stored tree", exc
-            )
+            # INFO: a site with its REST API closed says this on every refresh.
+            log.info("categories: cannot refresh from the site (%s); using the stored tree", exc)
             if not len(stored):
                 stored = await self.store.replace_categories(self.site, FALLBACK_CATEGORIES)
             self.tree = stored
@@ -172,10 +172,10 @@ class Poller:
             resp = await self.client.get(path, params)
         except FetchError as exc:
             if exc.status in REST_UNAVAILABLE:
-                raise RestUnavailable(f"REST API answers {exc.status}") from None
+                raise RestUnavailable(f"HTTP {exc.status}") from None
             raise
         if "json" not in resp.content_type.lower() or resp.body.lstrip()[:1] not in (b"[", b"{"):
-            raise RestUnavailable("REST API answers with something other than JSON")
+            raise RestUnavailable("answers with something other than JSON")
         return resp
 
     # -- polling --------------------------------------------------------------------------
@@ -190,12 +190,11 @@ class Poller:
             first = not await self.store.has_posts(self.site)
             try:
                 result = await self._poll_rest(first)
-            except RestUnavailable as exc:
-                log.info("poll: %s; reading the RSS feed", exc)
-                result = await self._poll_feed(first, state)
-            except (FetchError, FeedError) as exc:
-                log.warning("poll: REST API failed (%s); trying the RSS feed", exc)
-                result = await self._poll_feed(first, state)
+            except (RestUnavailable, FetchError, FeedError) as exc:
+                # Logged at INFO: the feed usually serves, and when it does not, the poll's
+                # error names both failures.
+                log.info("poll: REST API: %s; reading the RSS feed", exc)
+                result = await with_earlier_failure(self._poll_feed(first, state), exc)
         except (FetchError, FeedError) as exc:
             result = PollResult(errors=(str(exc),), at=now)
         except Exception as exc:  # a bug or a store failure: recorded, and the loop goes on
@@ -211,15 +210,14 @@ class Poller:
 
     async def _record(self, result: PollResult) -> None:
         values: dict[str, Any] = {"last_poll": result.as_state(), "failures": result.failures}
+        # Not logged here: the bot logs each result, and `hrm-bot ingest` prints it.
         if result.ok:
             values["last_success"] = result.at.isoformat(timespec="seconds")
-            log.info("poll: %s", result.summary())
         else:
             values.update(
                 last_error=result.errors[0],
                 last_failure=result.at.isoformat(timespec="seconds"),
             )
-            log.warning("poll failed (%d in a row): %s", result.failures, result.errors[0])
         await self.store.set_state(self.site, values)
 
     async def _store(self, items: Sequence[PostIn], *, source: str, first: bool) -> PollResult:
@@ -355,8 +353,10 @@ class Poller:
         try:
             return await self._backfill_rest(since, max_pages, progress, cursor)
         except RestUnavailable as exc:
-            log.info("backfill: %s; reading feed pages", exc)
-            return await self._backfill_feed(since, max_pages, progress)
+            # As a poll does: the feed's pages when the REST API is closed or failing. A
+            # failure after REST pages were stored is raised instead, and a rerun resumes.
+            log.info("backfill: REST API: %s; reading feed pages", exc)
+            return await with_earlier_failure(self._backfill_feed(since, max_pages, progress), exc)
 
     async def _backfill_rest(
         self,
@@ -386,7 +386,12 @@ class Poller:
         pending = asyncio.create_task(fetch(page))
         try:
             while True:
-                items, total_pages = await pending
+                try:
+                    items, total_pages = await pending
+                except (FetchError, FeedError) as exc:
+                    if done:
+                        raise
+                    raise RestUnavailable(str(exc)) from None
                 if (items and all(i.wp_id in seen for i in items)) or page > MAX_BACKFILL_PAGES:
                     # A cache that ignores ?page= serves the same page forever.
                     log.warning("backfill: page %d brings nothing new; stopping", page)
@@ -450,6 +455,16 @@ class Poller:
                 break
             page += 1
         return stored
+
+
+async def with_earlier_failure(fallback: Awaitable[T], earlier: Exception) -> T:
+    """Await the fallback; if it fails too, its error also names the first failure."""
+    try:
+        return await fallback
+    except FetchError as exc:
+        raise FetchError(f"{exc} (REST API: {earlier})", status=exc.status) from None
+    except FeedError as exc:
+        raise FeedError(f"{exc} (REST API: {earlier})") from None
 
 
 def _validators(resp: Response) -> dict[str, str | None]:

@@ -25,6 +25,30 @@ class Response:
         return self.headers.get("content-type", "")
 
 
+# What each transport failure means to someone reading a log or `hrm-bot status`; httpx's
+# own messages are often empty ("ReadError: ") or name only the library's internals.
+_MEANINGS: tuple[tuple[type[httpx.HTTPError], str], ...] = (
+    (httpx.ConnectTimeout, "no connection within the time-out"),
+    (httpx.TimeoutException, "no answer within the time-out"),
+    (httpx.ConnectError, "cannot connect (no such host, refused or unreachable)"),
+    (httpx.ReadError, "the connection was reset or closed while reading the answer"),
+    (httpx.WriteError, "the connection was reset or closed while sending the request"),
+    (httpx.RemoteProtocolError, "the server broke off the answer or did not speak HTTP"),
+    (httpx.DecodingError, "the answer's compression is corrupt"),
+    (httpx.TooManyRedirects, "too many redirects"),
+    (httpx.UnsupportedProtocol, "a redirect to something other than http(s)"),
+)
+
+
+def describe(exc: httpx.HTTPError) -> str:
+    """A sentence for a transport failure, with httpx's own detail when it has any."""
+    meaning = next((text for kind, text in _MEANINGS if isinstance(exc, kind)), None)
+    detail = " ".join(str(exc).split())
+    if meaning is None:
+        return f"{exc.__class__.__name__}: {detail}" if detail else exc.__class__.__name__
+    return f"{meaning} ({detail})" if detail else meaning
+
+
 class SiteClient:
     """GETs with timeouts, a size cap, gzip and conditional requests."""
 
@@ -74,7 +98,7 @@ class SiteClient:
         except TimeoutError:
             raise FetchError(f"GET {path}: no complete answer within {self.timeout:g} s") from None
         except httpx.HTTPError as exc:
-            raise FetchError(f"GET {path}: {exc.__class__.__name__}: {exc}") from None
+            raise FetchError(f"GET {path}: {describe(exc)}") from None
 
     async def _fetch(
         self,

@@ -2,7 +2,7 @@
 
 from storage.categories import CategoryTree
 from storage.chats import ALL, Subscription
-from storage.errors import InvalidQueryError, StoreError
+from storage.errors import ArchiveMissing, InvalidQueryError, StoreError
 from storage.models import (
     Category,
     Post,
@@ -19,6 +19,7 @@ from storage.store import Stats, Store
 
 __all__ = [
     "ALL",
+    "ArchiveMissing",
     "Category",
     "CategoryTree",
     "Delivery",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.errors import StoreError
+from storage.errors import ArchiveMissing, StoreError
 
 # Each step is one SQL script, run in one transaction with the version bump.
 UPDATE_FROM_0_TO_1 = """
@@ -126,9 +126,11 @@ MIGRATIONS: list[str] = [UPDATE_FROM_0_TO_1]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-async def connect(path: Path) -> aiosqlite.Connection:
+async def connect(path: Path, *, create: bool = True) -> aiosqlite.Connection:
     """Open (creating parents and schema as needed) and migrate the database at ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not create and not await asyncio.to_thread(path.is_file):
+        raise ArchiveMissing(path)
+    make_folder(path)
     try:
         db = await aiosqlite.connect(path, isolation_level=None)
     except sqlite3.Error as exc:
@@ -149,6 +151,16 @@ async def connect(path: Path) -> aiosqlite.Connection:
         await db.close()
         raise
     return db
+
+
+def make_folder(path: Path) -> None:
+    """The database's folder, or a StoreError that names it and says why not."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the folder {path.parent} for the database: {exc.strerror or exc}"
+        ) from None
 
 
 async def migrate(db: aiosqlite.Connection) -> None:

@@ -7,6 +7,14 @@ class StoreError(Exception):
     """The database cannot be used (wrong schema, locked by another program...)."""
 
 
+class ArchiveMissing(StoreError):
+    """A command that only reads found no database file (and must not create an empty one)."""
+
+    def __init__(self, path: object) -> None:
+        super().__init__(f"there is no archive at {path} yet")
+        self.path = path
+
+
 class InvalidQueryError(ValueError):
     """A search query we refuse, with a reason the caller can show to a user.
 

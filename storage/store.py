@@ -41,8 +41,9 @@ class Store:
         self.writer = Writer(db)
 
     @classmethod
-    async def open(cls, path: Path) -> Store:
-        return cls(await connect(path), path)
+    async def open(cls, path: Path, *, create: bool = True) -> Store:
+        """Open the archive; with ``create=False`` a missing file is ArchiveMissing."""
+        return cls(await connect(path, create=create), path)
 
     async def close(self) -> None:
         await self.db.close()
