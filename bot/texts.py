@@ -1,20 +1,35 @@
 """Every user-facing text, in one catalog.
 
-Texts are plain English message ids for stdlib gettext: a translation is a ``.po``/``.mo``
-file under ``bot/locale/<lang>/LC_MESSAGES/hrm-bot.mo``, not a code change. They are plain
-text, not HTML: the renderer escapes them and adds the markup, so a text may say
-``/search <words>`` safely.
+Texts are plain English message ids for gettext: a translation is a ``.po`` file,
+``bot/locale/<lang>/LC_MESSAGES/hrm-bot.po``, read as it is (no compiled ``.mo`` to go
+stale), not a code change; ``make messages`` extracts the texts marked ``N_`` into
+``bot/locale/hrm-bot.pot``. They are plain text, not HTML: the renderer escapes them and adds
+the markup, so a text may say ``/search <words>`` safely.
 """
 
 from __future__ import annotations
 
 import gettext
+import io
+import logging
+import re
+import string
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
 DOMAIN = "hrm-bot"
 LOCALE_DIR = Path(__file__).parent / "locale"
+
+log = logging.getLogger(__name__)
+
+# Telegram sends an IETF tag (``fa``, ``pt-br``); its first part names the catalog's folder,
+# and nothing else may, since it comes from the user's client and becomes part of a path.
+_LANGUAGE = re.compile(r"[a-z]{2,3}")
 
 
 def N_(text: str) -> str:
@@ -22,14 +37,73 @@ def N_(text: str) -> str:
     return text
 
 
+def _fields(text: str) -> set[str] | None:
+    """The ``{placeholders}`` of a text, or None when ``str.format`` would refuse it."""
+    try:
+        return {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+    except ValueError:
+        return None
+
+
+def _drop_bad_placeholders(catalog: Catalog) -> list[str]:
+    """Empties translations that name a placeholder the English text does not have.
+
+    ``.format(name=...)`` on such a text raises in the middle of a reply; an empty translation
+    is not used, so that one text stays English.
+    """
+    dropped: list[str] = []
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        # Plural entries hold tuples (or lists) of texts.
+        ids = [message.id] if isinstance(message.id, str) else list(message.id)
+        texts = [message.string] if isinstance(message.string, str) else list(message.string)
+        allowed = set().union(*(_fields(i) or set() for i in ids))
+        used = [_fields(t) for t in texts if t]
+        if any(fields is None or not fields <= allowed for fields in used):
+            message.string = ""  # left out of the compiled catalog, plural or not
+            dropped.append(ids[0])
+    return dropped
+
+
 @lru_cache(maxsize=32)
-def _translation(language: str) -> gettext.NullTranslations:
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+def _translation(language: str, locale_dir: Path) -> gettext.NullTranslations:
+    if not _LANGUAGE.fullmatch(language):
+        return gettext.NullTranslations()
+    path = locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.is_file():
+        return gettext.NullTranslations()
+    try:
+        with path.open("rb") as po:
+            catalog = read_po(po, abort_invalid=True)
+        dropped = _drop_bad_placeholders(catalog)
+        mo = io.BytesIO()
+        # Fuzzy and untranslated entries are left out: those texts stay English.
+        write_mo(mo, catalog)
+        mo.seek(0)
+        translation = gettext.GNUTranslations(mo)
+    # Whatever is wrong with a translator's file (syntax, encoding, headers), the bot answers
+    # in English rather than not at all.
+    except Exception as exc:
+        log.warning("%s is not used, English instead: %s", path, exc)
+        return gettext.NullTranslations()
+    if dropped:
+        log.warning(
+            "%s: %d texts stay English, their translations have unknown placeholders: %r",
+            path,
+            len(dropped),
+            dropped[0],
+        )
+    return translation
 
 
-def tr(language: str | None) -> Callable[[str], str]:
-    """The gettext function for a language (English when it has no catalog)."""
-    return _translation((language or "en").split("-")[0].lower()).gettext
+def tr(language: str | None, locale_dir: Path | None = None) -> Callable[[str], str]:
+    """The gettext function for a language (English when it has no catalog).
+
+    Each catalog is read once. ``locale_dir`` is for tests; by default ``LOCALE_DIR``.
+    """
+    primary = (language or "en").split("-")[0].lower()
+    return _translation(primary, locale_dir or LOCALE_DIR).gettext
 
 
 # -- /start and /help ------------------------------------------------------------------------
