@@ -4,23 +4,101 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.app import build_application
 from bot.config import Settings
 from bot.context import BotApplication, BotContext
 from bot.services import Services
-from storage import Store
+from storage import Stats, Store
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.wordpress import FakeWordPress
 
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 ADMIN = 1001
+
+T = TypeVar("T")
+
+# How long a test watches for something that must NOT happen (a second alert, a hint). It is
+# only ever waited after the test has waited for the state that proves the bot did the work
+# that would have caused it, so it bounds how late a wrong extra message may come, not how
+# slow the bot may be.
+QUIET = 0.3
+
+
+async def wait_until(
+    probe: Callable[[], Awaitable[T]],
+    check: Callable[[T], bool] = bool,
+    *,
+    timeout: float = 5.0,
+    what: str = "the expected state",
+) -> T:
+    """Call ``probe`` until ``check`` holds for what it returns, and return that value.
+
+    For state the bot stores (outbox rows, chats, subscriptions): what the fake Bot API saw
+    comes before the bot records it, so a test asserts on the store only after waiting for
+    the store itself. On a time-out the error shows the last value seen.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if check(value):
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s; last seen: {value!r}")
+        await asyncio.sleep(0.01)
+
+
+def wait_until_sync(
+    probe: Callable[[], T],
+    check: Callable[[T], bool] = bool,
+    *,
+    timeout: float = 5.0,
+    what: str = "the expected state",
+) -> T:
+    """wait_until for tests that drive the bot as a separate process."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if check(value):
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not reached within {timeout} s; last seen: {value!r}")
+        time.sleep(0.02)
+
+
+def read_db(db: Path, sql: str, *args: object) -> list[tuple[Any, ...]] | None:
+    """Rows of a read-only query on the database of a bot running as another process; None
+    while the file or its schema does not exist yet. Sees committed transactions only."""
+    try:
+        conn = sqlite3.connect(f"{db.as_uri()}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.OperationalError:
+        return None
+    try:
+        return conn.execute(sql, args).fetchall()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        conn.close()
+
+
+def outbox_counts_in(db: Path) -> dict[str, int] | None:
+    """Outbox rows by status, read from the database file of a running bot process."""
+    rows = read_db(db, "SELECT status, count(*) FROM outbox GROUP BY status")
+    return None if rows is None else dict(rows)
+
+
+def polled_in(db: Path, site: str) -> bool:
+    """Whether a bot process has recorded a finished poll of ``site``."""
+    rows = read_db(db, "SELECT 1 FROM site_state WHERE site = ? AND key = 'last_poll'", site)
+    return bool(rows)
 
 
 def fast_settings(tg: FakeTelegram, wp: FakeWordPress, db: Path, **kw: Any) -> Settings:
@@ -80,7 +158,31 @@ class Running:
         return next(a for a in self.tg.answers() if a.params.get("callback_query_id") == qid)
 
     async def settle(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait for something the fake Bot API saw (not for what the bot stored)."""
         await self.tg.wait_for(condition, timeout=timeout)
+
+    async def outbox(self) -> dict[str, int]:
+        """Outbox rows by status, as committed (never another task's open transaction)."""
+        sql = "SELECT status, count(*) FROM outbox GROUP BY status"
+        async with self.store.writer.reading() as db, db.execute(sql) as cur:
+            return {str(status): int(n) for status, n in await cur.fetchall()}
+
+    async def wait_outbox(self, expected: dict[str, int], timeout: float = 5.0) -> None:
+        """Wait until the outbox rows by status are exactly ``expected``."""
+        await wait_until(
+            self.outbox, lambda got: got == expected, timeout=timeout, what=f"outbox {expected}"
+        )
+
+    async def stats(self) -> Stats:
+        """The /stats figures, as committed."""
+        async with self.store.writer.reading():
+            return await self.store.stats(self.services.site_key)
+
+    async def wait_stats(
+        self, check: Callable[[Stats], bool], timeout: float = 5.0, what: str = "the stats"
+    ) -> Stats:
+        """Wait until ``check`` holds for the /stats figures; returns them."""
+        return await wait_until(self.stats, check, timeout=timeout, what=what)
 
 
 @asynccontextmanager
@@ -110,9 +212,9 @@ async def running_bot(
         await app.post_shutdown(app)
 
 
-async def first_poll_done(store: Store, site: str) -> None:
-    for _ in range(500):
-        if (await store.get_state(site)).get("last_poll"):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the first poll did not finish")
+async def first_poll_done(store: Store, site: str, timeout: float = 10.0) -> None:
+    async def last_poll() -> object:
+        async with store.writer.reading():
+            return (await store.get_state(site)).get("last_poll")
+
+    await wait_until(last_poll, timeout=timeout, what="the end of the first poll")

@@ -13,7 +13,15 @@ import pytest
 from bot import render, texts
 from bot.app import AlreadyRunning, lock_database
 from storage import ALL, Post, Store
-from tests.botharness import ADMIN, Running, fast_settings, first_poll_done, running_bot
+from tests.botharness import (
+    ADMIN,
+    QUIET,
+    Running,
+    fast_settings,
+    first_poll_done,
+    running_bot,
+    wait_until,
+)
 from tests.conftest import site_key
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.wordpress import FakeWordPress
@@ -237,21 +245,26 @@ async def test_only_group_admins_change_subscriptions(bot: Running) -> None:
     assert "administrators" in m.text
     m = await bot.command(GROUP, "/mysubs", user_id=GROUP_MEMBER)
     assert m.text == "This chat follows:\n• Executions"
-    # Plain chatter in a group gets no hints.
-    bot.tg.send_text(GROUP, "hello all", user_id=GROUP_MEMBER)
-    await asyncio.sleep(0.3)
+    # Plain chatter in a group gets no hints. Updates are handled one at a time, in order: a
+    # hint would come before the answer to the /mysubs sent after the chatter.
+    seen = len(bot.tg.sent(GROUP))
     assert bot.tg.sent(GROUP)[-1].message_id == m.message_id
+    bot.tg.send_text(GROUP, "hello all", user_id=GROUP_MEMBER)
+    bot.tg.send_text(GROUP, "/mysubs", user_id=GROUP_MEMBER)
+    await bot.settle(lambda: len(bot.tg.sent(GROUP)) > seen)
+    assert [s.text for s in bot.tg.sent(GROUP)[seen:]] == [m.text]
 
 
 async def test_group_migration_keeps_subscriptions(bot: Running, wp: FakeWordPress) -> None:
     await bot.command(GROUP, "/subscribe executions", user_id=GROUP_ADMIN)
     bot.tg.migrate(GROUP, SUPERGROUP)
-    await bot.settle(lambda: bot.tg.updates_pending() == 0)
-    for _ in range(100):
-        if await bot.store.subscriptions(SUPERGROUP):
-            break
-        await asyncio.sleep(0.02)
-    assert [s.slug for s in await bot.store.subscriptions(SUPERGROUP)] == ["executions"]
+
+    async def supergroup_follows() -> list[str]:
+        return [s.slug for s in await bot.store.subscriptions(SUPERGROUP)]
+
+    assert await wait_until(supergroup_follows, what="the move to the supergroup") == [
+        "executions"
+    ]
     assert await bot.store.subscriptions(GROUP) == []
     wp.add_post(title="After the migration", categories=[4])
     await bot.poll()
@@ -288,7 +301,10 @@ async def test_routing_by_category_and_sub_category(bot: Running, wp: FakeWordPr
         "Torture and execution",
         "Woman executed in Qarchak",
     ]
-    await asyncio.sleep(0.3)
+    # Every queued alert is sent (3 to USER, 2 to THIRD, none queued for OTHER); then a
+    # moment for a wrong second send of one of them to show.
+    await bot.wait_outbox({"sent": 5})
+    await asyncio.sleep(QUIET)
     # A post under Executions › Political prisoners is not the News one.
     assert alerts(bot.tg, OTHER) == []
     assert len(alerts(bot.tg, USER)) == 3 and len(alerts(bot.tg, THIRD)) == 2
@@ -301,7 +317,8 @@ async def test_all_follows_unresolved_categories_too(bot: Running, wp: FakeWordP
     wp.add_post(title="Only the ambiguous name", categories=[131])
     await bot.poll()
     assert await wait_alerts(bot, USER, 1) == ["Only the ambiguous name"]
-    await asyncio.sleep(0.3)
+    # USER's is the only alert queued, and it is sent: nothing can go to OTHER any more.
+    await bot.wait_outbox({"sent": 1})
     assert alerts(bot.tg, OTHER) == []
 
 
@@ -316,7 +333,10 @@ async def test_silent_first_poll(tmp_path: Path, tg: FakeTelegram, wp: FakeWordP
         wp.add_post(title="The first real alert")
         await running.poll()
         assert await wait_alerts(running, USER, 1) == ["The first real alert"]
-        await asyncio.sleep(0.2)
+        # The first poll queued nothing and the one alert is sent; a moment for a wrong
+        # second send of it to show.
+        await running.wait_outbox({"sent": 1})
+        await asyncio.sleep(QUIET)
         assert len(alerts(tg, USER)) == 1
 
 
@@ -329,7 +349,10 @@ async def test_only_posts_seen_after_subscribing(bot: Running, wp: FakeWordPress
     wp.add_post(title="After following")
     await bot.poll()
     assert await wait_alerts(bot, USER, 1) == ["After following"]
-    await asyncio.sleep(0.2)
+    # One alert queued in all (none for the post before /subscribe, none for the edit), and
+    # it is sent; a moment for a wrong second send of it to show.
+    await bot.wait_outbox({"sent": 1})
+    await asyncio.sleep(QUIET)
     assert len(alerts(bot.tg, USER)) == 1
 
 
@@ -382,7 +405,10 @@ async def test_one_alert_for_a_post_in_two_followed_categories(
     await bot.poll()
     await wait_alerts(bot, USER, 1)
     await bot.poll()
-    await asyncio.sleep(0.3)
+    # One row for the post, sent, and none added by the second poll; a moment for a wrong
+    # second send of it to show.
+    await bot.wait_outbox({"sent": 1})
+    await asyncio.sleep(QUIET)
     assert alerts(bot.tg, USER) == ["In three followed categories"]
 
 
@@ -399,8 +425,8 @@ async def test_flood_wait_for_one_chat_does_not_hold_others(
     assert alerts(bot.tg, USER) == []
     await wait_alerts(bot, USER, 1, timeout=6)
     assert alerts(bot.tg, USER) == ["Flood test"]
-    async with bot.store.db.execute("SELECT status, count(*) FROM outbox GROUP BY status") as c:
-        assert dict(await c.fetchall()) == {"sent": 3}
+    # The fake saw the message before the bot could mark its row sent: wait for the row.
+    await bot.wait_outbox({"sent": 3})
 
 
 async def test_slow_sends_are_never_repeated(bot: Running, wp: FakeWordPress) -> None:
@@ -424,7 +450,9 @@ async def test_slow_sends_are_never_repeated(bot: Running, wp: FakeWordPress) ->
     await bot.poll()
     for chat in (USER, OTHER, THIRD):
         await wait_alerts(bot, chat, 6, timeout=10)
-    await asyncio.sleep(0.3)
+    # Every row is sent; a moment for a wrong second send of one of them to show.
+    await bot.wait_outbox({"sent": 18})
+    await asyncio.sleep(QUIET)
     for chat in (USER, OTHER, THIRD):
         got = alerts(bot.tg, chat)
         assert len(got) == 6 and len(set(got)) == 6
@@ -437,11 +465,9 @@ async def test_blocked_chat_is_deactivated(bot: Running, wp: FakeWordPress) -> N
     wp.add_posts(3)
     await bot.poll()
     await wait_alerts(bot, OTHER, 3)
-    for _ in range(100):
-        stats = await bot.store.stats(bot.services.site_key)
-        if stats.inactive_chats:
-            break
-        await asyncio.sleep(0.02)
+    # OTHER's rows are marked sent after the fake saw them, USER's dropped when it is
+    # deactivated: wait for both.
+    stats = await bot.wait_stats(lambda s: (s.chats, s.inactive_chats, s.pending) == (1, 1, 0))
     assert (stats.chats, stats.inactive_chats, stats.pending) == (1, 1, 0)
     # Restarting the bot reactivates the chat.
     await bot.command(USER, "/start")
@@ -451,11 +477,8 @@ async def test_blocked_chat_is_deactivated(bot: Running, wp: FakeWordPress) -> N
 async def test_blocking_the_bot_deactivates_at_once(bot: Running) -> None:
     await bot.command(USER, "/subscribe all")
     bot.tg.block(USER, notify=True)
-    for _ in range(200):
-        if (await bot.store.stats(bot.services.site_key)).inactive_chats:
-            break
-        await asyncio.sleep(0.02)
-    assert (await bot.store.stats(bot.services.site_key)).inactive_chats == 1
+    stats = await bot.wait_stats(lambda s: s.inactive_chats == 1)
+    assert stats.inactive_chats == 1
 
 
 async def test_a_group_that_adds_the_bot_back_gets_alerts_again(
@@ -463,16 +486,9 @@ async def test_a_group_that_adds_the_bot_back_gets_alerts_again(
 ) -> None:
     await bot.command(GROUP, "/subscribe all", user_id=GROUP_ADMIN)
     bot.tg.add_member_update(GROUP, status="left", old_status="member")
-    await bot.settle(lambda: bot.tg.updates_pending() == 0)
-    for _ in range(200):
-        if (await bot.store.stats(bot.services.site_key)).inactive_chats:
-            break
-        await asyncio.sleep(0.02)
+    await bot.wait_stats(lambda s: (s.chats, s.inactive_chats) == (0, 1), what="the removal")
     bot.tg.add_member_update(GROUP, status="member", old_status="left")
-    for _ in range(200):
-        if (await bot.store.stats(bot.services.site_key)).chats:
-            break
-        await asyncio.sleep(0.02)
+    await bot.wait_stats(lambda s: (s.chats, s.inactive_chats) == (1, 0), what="the return")
     wp.add_post(title="After coming back")
     await bot.poll()
     assert await wait_alerts(bot, GROUP, 1) == ["After coming back"]
@@ -490,11 +506,8 @@ async def test_chat_not_found_deactivates(bot: Running, wp: FakeWordPress) -> No
     bot.tg.fail("sendMessage", chat_id=USER, error="chat_not_found")
     wp.add_post(title="Nowhere to go")
     await bot.poll()
-    for _ in range(200):
-        if (await bot.store.stats(bot.services.site_key)).inactive_chats:
-            break
-        await asyncio.sleep(0.02)
-    assert (await bot.store.stats(bot.services.site_key)).inactive_chats == 1
+    stats = await bot.wait_stats(lambda s: s.inactive_chats == 1)
+    assert stats.inactive_chats == 1
 
 
 async def test_server_errors_retry_then_fail(bot: Running, wp: FakeWordPress) -> None:
@@ -505,11 +518,8 @@ async def test_server_errors_retry_then_fail(bot: Running, wp: FakeWordPress) ->
     wp.add_post(title="Bad gateway")
     await bot.poll()
     assert await wait_alerts(bot, USER, 1) == ["Bad gateway"]
-    for _ in range(300):
-        stats = await bot.store.stats(bot.services.site_key)
-        if stats.failed:
-            break
-        await asyncio.sleep(0.02)
+    # USER's row is marked sent after the fake saw it; OTHER's fails after its retries.
+    stats = await bot.wait_stats(lambda s: (s.failed, s.sent, s.pending) == (1, 1, 0))
     assert (stats.failed, stats.sent, stats.pending) == (1, 1, 0)
     m = await bot.command(ADMIN, "/stats")
     assert "Alerts: 0 pending, 1 failed, 1 sent" in m.text

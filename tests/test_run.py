@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.botharness import outbox_counts_in, polled_in, wait_until_sync
+from tests.conftest import site_key
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.wordpress import FakeWordPress
 
@@ -65,12 +67,31 @@ def subscribe_all(tg: FakeTelegram) -> None:
     tg.wait_for_sync(lambda: all(len(tg.sent(u)) > before[u] for u in USERS), timeout=15)
 
 
-def wait_first_poll(wp: FakeWordPress) -> None:
-    deadline = time.monotonic() + 15
-    while not wp.requests_to("/wp-json/wp/v2/posts"):
-        assert time.monotonic() < deadline, "the bot never polled the site"
-        time.sleep(0.05)
-    time.sleep(0.5)
+def wait_first_poll(proc: subprocess.Popen[str], db: Path, wp: FakeWordPress) -> None:
+    """Until the bot has stored the first poll's result: a post added from now on is new.
+
+    Fails at once if the process ends first, and with what it printed either way.
+    """
+    try:
+        wait_until_sync(
+            lambda: proc.poll() is not None or polled_in(db, site_key(wp.url)),
+            timeout=15,
+            what="the first poll",
+        )
+        assert proc.poll() is None, f"hrm-bot run exited with {proc.returncode}"
+    except AssertionError as exc:
+        proc.kill()
+        out, _ = proc.communicate(timeout=10)
+        raise AssertionError(f"{exc}; it printed:\n{out}") from None
+
+
+def wait_outbox(db: Path, expected: dict[str, int], timeout: float = 15.0) -> None:
+    wait_until_sync(
+        lambda: outbox_counts_in(db),
+        lambda got: got == expected,
+        timeout=timeout,
+        what=f"outbox {expected}",
+    )
 
 
 def stop(proc: subprocess.Popen[str], sig: int = signal.SIGTERM) -> tuple[int, str, float]:
@@ -87,7 +108,7 @@ def test_sigterm_exits_zero_quickly_and_nothing_pending_is_lost(
     env = env_for(tg, wp, db)
     proc = start(env, tmp_path)
     try:
-        wait_first_poll(wp)
+        wait_first_poll(proc, db, wp)
         subscribe_all(tg)
         # Telegram keeps one chat waiting; its alert is still pending at SIGTERM.
         tg.fail("sendMessage", chat_id=USERS[0], error="429", retry_after=3)
@@ -105,7 +126,8 @@ def test_sigterm_exits_zero_quickly_and_nothing_pending_is_lost(
     proc = start(env, tmp_path)
     try:
         tg.wait_for_sync(lambda: alerts(tg, USERS[0]) == ["Before the restart"], timeout=15)
-        time.sleep(0.5)
+        # Every row is recorded sent: nothing is left that this run could send again.
+        wait_outbox(db, {"sent": 3})
         code, out, _ = stop(proc, signal.SIGINT)
     finally:
         if proc.poll() is None:
@@ -122,7 +144,7 @@ def test_kill_9_then_restart_delivers_each_alert_once(
     env = env_for(tg, wp, db)
     proc = start(env, tmp_path)
     try:
-        wait_first_poll(wp)
+        wait_first_poll(proc, db, wp)
         subscribe_all(tg)
         # Every alert waits: one chat under flood control, the others' sends fail for now.
         tg.fail("sendMessage", error="429", retry_after=3)
@@ -136,7 +158,8 @@ def test_kill_9_then_restart_delivers_each_alert_once(
     proc = start(env, tmp_path)  # the lock died with the process: no refusal
     try:
         tg.wait_for_sync(lambda: all(len(alerts(tg, u)) >= 4 for u in USERS), timeout=20)
-        time.sleep(0.5)
+        # Every row is recorded sent: nothing is left that this run could send again.
+        wait_outbox(db, {"sent": 12})
     finally:
         code, out, _ = stop(proc)
     assert code == 0, out
@@ -150,7 +173,7 @@ def test_second_instance_refuses(tmp_path: Path, tg: FakeTelegram, wp: FakeWordP
     env = env_for(tg, wp, db)
     proc = start(env, tmp_path)
     try:
-        wait_first_poll(wp)
+        wait_first_poll(proc, db, wp)
         second = subprocess.run(
             [sys.executable, "-m", "bot", "run"],
             env=env,
@@ -186,10 +209,11 @@ def test_missing_token_says_where_to_get_one(tmp_path: Path) -> None:
 def test_logs_hold_no_message_text_or_token(
     tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress
 ) -> None:
-    env = env_for(tg, wp, tmp_path / "db.sqlite3", LOG_LEVEL="DEBUG")
+    db = tmp_path / "db.sqlite3"
+    env = env_for(tg, wp, db, LOG_LEVEL="DEBUG")
     proc = start(env, tmp_path)
     try:
-        wait_first_poll(wp)
+        wait_first_poll(proc, db, wp)
         tg.send_text(USERS[0], "/subscribe secret-words-here")
         tg.wait_for_sync(lambda: bool(tg.sent(USERS[0])), timeout=15)
     finally:
