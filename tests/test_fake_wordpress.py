@@ -9,21 +9,41 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 import feedparser
 import httpx
 import pytest
 
 try:  # tests/ is on sys.path (pytest "prepend" mode, no tests/__init__.py)
-    from fakes.wordpress import FIXTURE_SITE, FIXTURES_DIR, UTF8_BOM, FakeWordPress, running
-except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
-    from tests.fakes.wordpress import (
+    from fakes.wordpress import (
+        FA_FIXTURE_SITE,
+        FA_FIXTURES_DIR,
         FIXTURE_SITE,
         FIXTURES_DIR,
         UTF8_BOM,
         FakeWordPress,
+        decode_slug,
+        jalali_date,
         running,
+        running_editions,
+        wp_slug,
+    )
+except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
+    from tests.fakes.wordpress import (
+        FA_FIXTURE_SITE,
+        FA_FIXTURES_DIR,
+        FIXTURE_SITE,
+        FIXTURES_DIR,
+        UTF8_BOM,
+        FakeWordPress,
+        decode_slug,
+        jalali_date,
+        running,
+        running_editions,
+        wp_slug,
     )
 
 MANIFEST = json.loads((FIXTURES_DIR / "manifest.json").read_text("utf-8"))
@@ -703,3 +723,495 @@ def test_requests_are_recorded(wp: FakeWordPress, client: httpx.Client) -> None:
     assert second.path == "/wp-json/wp/v2/posts"
     assert second.query == {"per_page": ["5"]}
     assert wp.requests_to("/wp-json/") == [second]
+
+
+# --------------------------------------------------------------------------- Persian edition
+
+FA_MANIFEST = json.loads((FA_FIXTURES_DIR / "manifest.json").read_text("utf-8"))
+FA_LAST_MODIFIED = "Thu, 04 Dec 2025 07:30:00 GMT"
+FA_ETAG = '"f1e32a723c2f599c1dc540f8e3d46ab6"'
+EXECUTIONS_FA = "%d8%a7%d8%b9%d8%af%d8%a7%d9%85"  # اعدام
+ARCHIVE_SLUG = "%c2%d1%d4%ed%e6"  # آرشيو in Windows-1256: not UTF-8
+ZWNJ, RLM, LRM = "\u200c", "\u200f", "\u200e"
+
+
+@pytest.fixture
+def fa() -> Iterator[FakeWordPress]:
+    with running(FakeWordPress.persian()) as site:
+        yield site
+    assert site.errors == []
+
+
+@pytest.fixture
+def fa_client(fa: FakeWordPress) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fa.url, timeout=5) as c:
+        yield c
+
+
+def fa_posts() -> list[dict[str, Any]]:
+    posts: list[dict[str, Any]] = json.loads((FA_FIXTURES_DIR / "posts-page1.json").read_text())
+    return posts
+
+
+def fa_texts() -> dict[int, str]:
+    """Post id -> title, excerpt and content of the Persian fixture posts, as stored."""
+    return {
+        p["id"]: "\n".join(p[k]["rendered"] for k in ("title", "excerpt", "content"))
+        for p in fa_posts()
+    }
+
+
+def fa_title(post_id: int) -> str:
+    return str(next(p["title"]["rendered"] for p in fa_posts() if p["id"] == post_id))
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in FA_MANIFEST["routes"] if "file" in r], ids=lambda r: r["file"]
+)
+def test_persian_renders_fixture_files_byte_for_byte(route: dict[str, Any]) -> None:
+    site = FakeWordPress.persian()
+    site.home_url = FA_FIXTURE_SITE
+    target = route["request"].split(" ", 1)[1]
+    with running(site), httpx.Client(base_url=site.url) as c:
+        resp = c.get(target)
+    assert resp.status_code == route["status"]
+    assert resp.content == (FA_FIXTURES_DIR / route["file"]).read_bytes()
+    for name, value in route["headers"].items():
+        assert resp.headers[name] == value, name
+    assert site.errors == []
+
+
+def test_persian_site_is_its_own_edition(fa: FakeWordPress, fa_client: httpx.Client) -> None:
+    assert len(fa.posts) == 18
+    assert len(fa.categories) == 24
+    assert len(fa.tags) == 18
+    assert fa.edition.key == "fa"
+    feed = parse(fa_client.get("/feed/").content)
+    assert not feed.bozo
+    assert feed.feed.language == "fa-IR"
+    assert feed.feed.title == "دیده\u200cبان حقوق بشر ایران"
+    assert feed.feed.link == fa.url
+    assert len(feed.entries) == 10
+    assert feed.entries[0].link.startswith("https://fa.iran-hrm.com/1404/09/12/%d8%a7")
+    index = fa_client.get("/wp-json/").json()
+    assert (index["gmt_offset"], index["timezone_string"]) == ("3.5", "Asia/Tehran")
+    home = fa_client.get("/")
+    assert '<html dir="rtl" lang="fa-IR">' in home.text
+    # the English fixtures are untouched by the Persian ones
+    assert FakeWordPress.from_fixtures().edition.key == "en"
+    assert FakeWordPress.empty("fa").posts == {}
+
+
+def test_persian_feed_matches_fixture_through_feedparser(
+    fa: FakeWordPress, fa_client: httpx.Client
+) -> None:
+    for target, filename in (
+        ("/feed/", "feed-page1.xml"),
+        ("/feed/?paged=2", "feed-page2.xml"),
+        (f"/category/{EXECUTIONS_FA}/feed/", "category-executions.xml"),
+    ):
+        got = parse(fa_client.get(target).content)
+        want = parse((FA_FIXTURES_DIR / filename).read_bytes())
+        assert got.feed.title == want.feed.title
+        assert [(e.id, e.link, e.title, e.summary) for e in got.entries] == [
+            (e.id, e.link, e.title, e.summary) for e in want.entries
+        ]
+        assert [{t.term for t in e.tags} for e in got.entries] == [
+            {t.term for t in e.tags} for e in want.entries
+        ]
+
+
+def test_persian_rest_posts_dates_links_and_paging(
+    fa: FakeWordPress, fa_client: httpx.Client
+) -> None:
+    first = fa_client.get("/wp-json/wp/v2/posts")
+    assert first.headers["x-wp-total"] == "18"
+    assert first.headers["x-wp-totalpages"] == "2"
+    assert first.links["next"]["url"] == f"{fa.url}/wp-json/wp/v2/posts?page=2"
+    second = fa_client.get("/wp-json/wp/v2/posts", params={"page": 2})
+    assert rest_ids(first) + rest_ids(second) == [
+        p.id for p in sorted(fa.posts.values(), key=lambda p: p.effective_date, reverse=True)
+    ]
+    assert fa_client.get("/wp-json/wp/v2/posts", params={"page": 3}).status_code == 400
+    # 21:05 UTC on 1 December is 00:35 on 2 December in Tehran: 11 Azar 1404
+    obj = fa_client.get("/wp-json/wp/v2/posts/15862").json()
+    assert (obj["date_gmt"], obj["date"]) == ("2025-12-01T21:05:30", "2025-12-02T00:35:30")
+    assert obj["link"].startswith("https://fa.iran-hrm.com/1404/09/11/")
+    assert obj["slug"] == obj["slug"].lower()
+    assert decode_slug(obj["slug"]).startswith("بازداشتشدگان-بهائی")  # ZWNJ dropped
+    assert "category-8" in obj["class_list"]  # no Latin left of a Persian slug: the id
+
+    # REST dates without an offset are Tehran time
+    def ids(**params: str) -> list[int]:
+        return rest_ids(
+            fa_client.get("/wp-json/wp/v2/posts", params={"per_page": "100", **params})
+        )
+
+    assert ids(after="2025-12-02T19:55:02") == [15870, 15867]
+    assert ids(after="2025-12-02T16:25:02Z") == [15870, 15867]
+    assert ids(categories="3") == [15870, 15860, 15824]
+    with_children = ids(**{"categories[terms]": "3", "categories[include_children]": "1"})
+    assert with_children == [15870, 15865, 15860, 15857, 15845, 15824]
+    assert ids(search="قزل\u200cحصار")[:2] == [15870, 15860]
+    raw = fa_client.get("/wp-json/wp/v2/posts", params={"per_page": 1}).content
+    assert raw.isascii()
+    assert b"\\u200c" in raw
+
+
+def test_persian_categories_have_percent_encoded_slugs(fa_client: httpx.Client) -> None:
+    cats = fa_client.get("/wp-json/wp/v2/categories", params={"per_page": 100}).json()
+    by_id = {c["id"]: c for c in cats}
+    assert by_id[3]["slug"] == EXECUTIONS_FA
+    assert decode_slug(by_id[3]["slug"]) == "اعدام"
+    assert by_id[3]["link"] == f"{FA_FIXTURE_SITE}/category/{EXECUTIONS_FA}/"
+    assert by_id[11]["parent"] == 3
+    assert decode_slug(by_id[11]["slug"]) == "اعدام-زنان"
+    assert by_id[11]["link"].startswith(f"{FA_FIXTURE_SITE}/category/{EXECUTIONS_FA}/%d8%a7")
+    for cat in cats:
+        if "%" in cat["slug"]:
+            assert cat["slug"] == cat["slug"].lower(), cat
+    # the same name under two parents; WordPress numbered the second slug
+    assert by_id[7]["name"] == by_id[14]["name"] == "زندانیان سیاسی"
+    assert (by_id[7]["parent"], by_id[14]["parent"]) == (2, 3)
+    assert by_id[14]["slug"] == by_id[7]["slug"] + "-2"
+    # a name and slug the English edition has too
+    assert (by_id[19]["name"], by_id[19]["slug"]) == ("Infographics", "infographics")
+    english = json.loads((FIXTURES_DIR / "categories.json").read_text("utf-8"))
+    assert ("Infographics", "infographics") in {(c["name"], c["slug"]) for c in english}
+    # an old slug whose bytes are not UTF-8 is served as it is
+    assert by_id[24]["slug"] == ARCHIVE_SLUG
+    with pytest.raises(UnicodeDecodeError):
+        unquote_to_bytes(by_id[24]["slug"]).decode("utf-8")
+    assert decode_slug(ARCHIVE_SLUG) == ARCHIVE_SLUG
+    assert by_id[24]["count"] == 1
+
+
+@pytest.mark.parametrize(
+    "slug",
+    [EXECUTIONS_FA, EXECUTIONS_FA.upper(), "اعدام"],
+    ids=["encoded", "upper-case-hex", "decoded"],
+)
+def test_persian_slugs_are_found_however_written(fa_client: httpx.Client, slug: str) -> None:
+    found = fa_client.get("/wp-json/wp/v2/categories", params={"slug": slug}).json()
+    assert [c["id"] for c in found] == [3]
+    path = slug if "%" in slug else quote(slug)  # httpx would encode it anyway
+    feed = parse(fa_client.get(f"/category/{path}/feed/").content)
+    assert feed.feed.title == "اعدام \u2013 دیده\u200cبان حقوق بشر ایران"
+    assert len(feed.entries) == 6
+
+
+def test_persian_category_feeds_of_children_and_broken_slug(fa_client: httpx.Client) -> None:
+    women = parse(fa_client.get(f"/category/{EXECUTIONS_FA}/{quote('اعدام-زنان')}/feed/").content)
+    assert item_ids(women) == [f"{FA_FIXTURE_SITE}/?p=15865"]
+    archive = fa_client.get(f"/category/{ARCHIVE_SLUG}/feed/")
+    assert item_ids(parse(archive.content)) == ["http://fa.iran-hrm.com/?p=2113"]
+    by_query = fa_client.get(f"/?feed=rss2&category_name={ARCHIVE_SLUG}")
+    assert item_ids(parse(by_query.content)) == ["http://fa.iran-hrm.com/?p=2113"]
+    found = fa_client.get(f"/wp-json/wp/v2/categories?slug={ARCHIVE_SLUG.upper()}").json()
+    assert [c["id"] for c in found] == [24]
+    # the tag اعدام and the category اعدام are one RSS <category>; the category feed has
+    # only posts filed in the category, not 15854 which is tagged اعدام
+    page1 = fa_client.get("/feed/").text
+    item = next(i for i in page1.split("<item>") if "?p=15870</guid>" in i)
+    assert item.count("<category><![CDATA[اعدام]]></category>") == 1
+    executions = parse(fa_client.get(f"/category/{EXECUTIONS_FA}/feed/").content)
+    assert f"{FA_FIXTURE_SITE}/?p=15854" not in item_ids(executions)
+
+
+def test_persian_feed_paging_and_conditional_get(
+    fa: FakeWordPress, fa_client: httpx.Client
+) -> None:
+    page2 = fa_client.get("/feed/", params={"paged": 2})
+    assert page2.status_code == 200
+    assert "<title>برگه 2 &#8211; دیده\u200cبان حقوق بشر ایران</title>" in page2.text
+    assert len(parse(page2.content).entries) == 8
+    out = fa_client.get("/feed/?paged=3")
+    assert out.status_code == 404
+    assert parse(out.content).entries == []
+    category2 = fa_client.get(f"/category/{EXECUTIONS_FA}/feed/?paged=2")
+    assert category2.status_code == 404
+    assert "<title>اعدام &#8211; برگه 2 &#8211; " in category2.text
+    resp = fa_client.get("/feed/")
+    assert (resp.headers["last-modified"], resp.headers["etag"]) == (FA_LAST_MODIFIED, FA_ETAG)
+    assert fa_client.get("/feed/", headers={"If-None-Match": FA_ETAG}).status_code == 304
+    since = {"If-Modified-Since": FA_LAST_MODIFIED}
+    assert fa_client.get("/feed/?paged=2", headers=since).status_code == 304
+    fa.add_post_in(title="خبر تازه")
+    assert fa_client.get("/feed/", headers={"If-None-Match": FA_ETAG}).status_code == 200
+
+
+def test_persian_fixture_texts_keep_their_edge_cases() -> None:
+    """The fixtures exist for these spellings: an edit that loses one must fail here."""
+    texts = fa_texts()
+    everything = "\n".join(texts.values())
+    # the same words with ZWNJ, with a space, joined
+    assert "می\u200cشود" in texts[15867]
+    assert "زندان\u200cها" in texts[15857]
+    assert "بازداشت\u200cشدگان" in fa_title(15862)
+    assert "می شود" in texts[15851]
+    assert "زندان ها" in texts[15851]
+    assert "بازداشتگاه های" in fa_title(15851)
+    assert ZWNJ not in texts[15851]  # typed without a single ZWNJ
+    assert "زندانهای" in fa_title(15848)
+    assert "میشود" in texts[15848]
+    assert "زندانها" in texts[15848]
+    assert "می&zwnj;شود" in texts[15824]  # the entity, as the classic editor saves it
+    # digits: Persian, Arabic-Indic, and ASCII where WordPress writes them
+    assert "۱۴۰۴" in fa_title(15842)
+    assert "اعدام ٣ زندانی" in fa_title(15824)
+    assert "١٤٠٤" in texts[15842]
+    # Arabic yeh and kaf beside Persian ones
+    assert "يك زنداني سياسي" in fa_title(15860)
+    assert "\u0643" in texts[15824]
+    assert "\u064a" not in texts[15870]
+    assert "\u0643" not in texts[15870]
+    # heh forms, tatweel, harakat
+    assert "\u06c0" in texts[15827]
+    assert "\u0647\u0654" in texts[15827]
+    assert "\u0640" in texts[15833]
+    assert "\u064f" in texts[15833]
+    # bidi marks and Latin inside Persian titles
+    assert f"{RLM}({LRM}Iran HRM Monthly{LRM}){RLM}" in fa_title(15842)
+    assert "Elena Marković" in fa_title(15836)
+    assert "&#8220;" in fa_title(15854)
+    assert "&#8211;" in fa_title(15845)
+    assert everything.count(ZWNJ) > 100
+    feed = (FA_FIXTURES_DIR / "feed-page2.xml").read_text("utf-8")
+    assert f"<title>گزارش ماهانه آبان ۱۴۰۴ {RLM}({LRM}Iran HRM Monthly" in feed
+    assert "&#8204;" in feed  # RSS prints &zwnj; as a numeric entity (ent2ncr)
+
+
+def test_persian_feed_and_rest_agree_on_every_post(fa_client: httpx.Client) -> None:
+    rest = {p["id"]: p for p in fa_client.get("/wp-json/wp/v2/posts?per_page=100").json()}
+    entries = parse(fa_client.get("/feed/").content).entries
+    entries += parse(fa_client.get("/feed/?paged=2").content).entries
+    assert len(entries) == len(rest) == 18
+    for entry in entries:
+        post = rest[int(entry.id.rsplit("=", 1)[1])]
+        assert entry.link == post["link"]
+        assert (
+            entry.published_parsed[:6] == datetime.fromisoformat(post["date_gmt"]).timetuple()[:6]
+        )
+
+
+def test_jalali_dates() -> None:
+    nowruz = {
+        1398: date(2019, 3, 21),
+        1399: date(2020, 3, 20),
+        1403: date(2024, 3, 20),
+        1404: date(2025, 3, 21),
+        1405: date(2026, 3, 21),
+    }
+    for year, day in nowruz.items():
+        assert jalali_date(day) == (year, 1, 1)
+        assert jalali_date(day - timedelta(days=1))[0] == year - 1
+    assert jalali_date(date(2025, 3, 20)) == (1403, 12, 30)  # 1403 is a leap year
+    assert jalali_date(date(2025, 11, 22)) == (1404, 9, 1)  # 1 Azar
+    assert jalali_date(date(2025, 11, 21)) == (1404, 8, 30)
+
+
+def test_jalali_dates_agree_with_jdatetime() -> None:
+    jdatetime = pytest.importorskip("jdatetime")
+    day = date(2015, 1, 1)
+    while day < date(2035, 1, 1):
+        j = jdatetime.date.fromgregorian(date=day)
+        assert jalali_date(day) == (j.year, j.month, j.day), day
+        day += timedelta(days=1)
+
+
+def test_wp_slug() -> None:
+    assert wp_slug("اعدام") == EXECUTIONS_FA
+    assert wp_slug("زندان\u200cها") == wp_slug("زندانها")  # ZWNJ dropped, not a hyphen
+    assert wp_slug(f"«اعدام» {RLM}(Iran){RLM}") == f"{EXECUTIONS_FA}-iran"
+    assert wp_slug("Tom &amp; Jerry &#8211; 1.5/2") == "tom-jerry-1-5-2"
+    assert wp_slug("Elena Marković") == "elena-markovic"
+    long = wp_slug("اعدام " * 40)
+    assert len(long) <= 200
+    unquote_to_bytes(long).decode("utf-8")  # cut on a character boundary
+
+
+def test_add_post_in_by_slug_or_id(fa: FakeWordPress, fa_client: httpx.Client) -> None:
+    when = datetime(2025, 12, 20, 21, 0, tzinfo=UTC)  # 00:30 on 21 Dec in Tehran: 30 Azar
+    post = fa.add_post_in(
+        "اعدام",
+        "زندانیان-سیاسی-2",
+        11,
+        title="اعدام یک زندانی سیاسی در زندان قزل\u200cحصار",
+        tags=["زندان-قزلحصار", 104],
+        date_gmt=when,
+    )
+    assert post.categories == [3, 14, 11]
+    assert post.tags == [101, 104]
+    assert post.slug == wp_slug(post.title)
+    assert "%e2%80%8c" not in post.slug
+    assert post.link == f"{fa.url}/1404/09/30/{post.slug}/"
+    assert post.guid == f"{fa.url}/?p={post.id}"
+    first = parse(fa_client.get("/feed/").content).entries[0]
+    assert first.title == post.title
+    assert {t.term for t in first.tags} == {
+        "اعدام",
+        "زندانیان سیاسی",
+        "اعدام زنان",
+        "زندان قزل\u200cحصار",
+        "مواد مخدر",
+    }
+    women = parse(fa_client.get(f"/category/{EXECUTIONS_FA}/{quote('اعدام-زنان')}/feed/").content)
+    assert item_ids(women)[0] == post.guid
+    plain = fa.add_post_in(title="گزارش بدون دسته")
+    assert plain.categories == [3]  # the edition's default: اعدام
+    assert fa.category_id("اعدام-زنان") == fa.category_id(quote("اعدام-زنان").lower()) == 11
+    assert fa.tag_id("elena-markovic") == 118
+    with pytest.raises(KeyError, match="اعدام-زنان"):
+        fa.add_post_in("نیست", title="x")
+    generated = fa.add_posts(2)
+    assert [p.title for p in generated] == ["گزارش شماره 1", "گزارش شماره 2"]
+    assert generated[0].content.startswith("<p>متن")
+
+
+def test_load_fixtures_serves_another_edition(fa: FakeWordPress, fa_client: httpx.Client) -> None:
+    # only the posts wrong: the channel still says fa-IR
+    fa.load_fixtures("en", keep_identity=True)
+    feed = parse(fa_client.get("/feed/").content)
+    assert feed.feed.language == "fa-IR"
+    assert feed.feed.title == "دیده\u200cبان حقوق بشر ایران"
+    assert feed.entries[0].title.startswith("Iran: Nine Prisoners")
+    # the fa host answered by the English install, faults kept
+    fa.fault("status", "/wp-json/", status=500, times=1)
+    fa.load_fixtures("en")
+    feed = parse(fa_client.get("/feed/").content)
+    assert feed.feed.language == "en-US"
+    assert feed.feed.title == "Iran HRM"
+    assert feed.entries[0].link.startswith("https://iran-hrm.com/2025/06/10/")
+    assert fa_client.get("/wp-json/wp/v2/posts").status_code == 500
+    assert rest_ids(fa_client.get("/wp-json/wp/v2/posts"))[0] == 29468
+    fa.load_fixtures("fa")
+    assert parse(fa_client.get("/feed/").content).feed.language == "fa-IR"
+    assert rest_ids(fa_client.get("/wp-json/wp/v2/posts"))[0] == 15870
+
+
+def test_fault_login_form(fa: FakeWordPress, fa_client: httpx.Client) -> None:
+    fa.fault("login", "/")
+    for target in ("/feed/", "/wp-json/wp/v2/posts"):
+        resp = fa_client.get(target)
+        assert resp.status_code == 200
+        assert resp.headers["content-type"] == "text/html; charset=UTF-8"
+        assert 'id="loginform"' in resp.text
+        assert 'name="pwd"' in resp.text
+        assert "رمز" in resp.text
+        assert parse(resp.content).entries == []
+
+
+def test_fault_login_redirect_to_wp_login(fa: FakeWordPress, fa_client: httpx.Client) -> None:
+    fa.fault("login", "/feed/", kind="redirect")
+    resp = fa_client.get("/feed/?paged=2")
+    assert resp.status_code == 302
+    assert resp.headers["x-redirect-by"] == "WordPress"
+    location = resp.headers["location"]
+    assert (
+        location
+        == f"{fa.url}/wp-login.php?redirect_to={quote(fa.url + '/feed/?paged=2', safe='')}"
+    )
+    followed = fa_client.get("/feed/", follow_redirects=True)
+    assert followed.status_code == 200
+    assert followed.url.path == "/wp-login.php"
+    assert 'id="loginform"' in followed.text
+    assert f'value="{fa.url}/feed/"' in followed.text
+    assert fa_client.get("/wp-json/wp/v2/posts").status_code == 200  # only /feed/ walled
+
+
+@pytest.mark.parametrize(("kind", "status"), [("basic", 401), ("forbidden", 403)])
+def test_fault_login_error_pages(
+    fa: FakeWordPress, fa_client: httpx.Client, kind: str, status: int
+) -> None:
+    fa.fault("login", "/", kind=kind)
+    resp = fa_client.get("/feed/")
+    assert resp.status_code == status
+    assert resp.headers["content-type"].startswith("text/html")
+    assert "<html" in resp.text.lower()
+    if kind == "basic":
+        assert resp.headers["www-authenticate"].startswith("Basic realm=")
+    assert fa_client.get("/wp-json/wp/v2/categories").status_code == status
+    with pytest.raises(ValueError, match="kind"):
+        fa.fault("login", kind="captcha")
+
+
+def test_fault_redirect_to_another_site() -> None:
+    with running_editions() as (en, fa), httpx.Client(timeout=5) as c:
+        assert en.port != fa.port
+        fa.fault("redirect", "/", to=en.url)
+        resp = c.get(fa.url + "/feed/?paged=2")
+        assert resp.status_code == 302
+        assert resp.headers["location"] == en.url + "/feed/?paged=2"
+        assert resp.content == b""
+        followed = c.get(fa.url + "/wp-json/wp/v2/posts", follow_redirects=True)
+        assert followed.url.port == en.port
+        assert rest_ids(followed)[0] == 29468  # English posts, from the other server
+        # another hostname for the same loopback server; a fixed location; a 301
+        other_host = en.url.replace("127.0.0.1", "localhost")
+        fa.fault("redirect", "/feed/", to=other_host, status=301, times=1)
+        moved = c.get(fa.url + "/feed/")
+        assert (moved.status_code, moved.headers["location"]) == (301, other_host + "/feed/")
+        fa.fault("redirect", "/feed/", location="https://example.invalid/blocked", times=1)
+        assert c.get(fa.url + "/feed/").headers["location"] == "https://example.invalid/blocked"
+        assert c.get(fa.url + "/feed/").status_code == 302  # the "/" fault again
+        assert en.requests_to("/wp-json/") != []
+        with pytest.raises(ValueError, match="to="):
+            fa.fault("redirect")
+
+
+def test_running_editions_side_by_side() -> None:
+    with running_editions() as both:
+        en, fa = both
+        assert both.en is en
+        assert en.url != fa.url
+        results: dict[str, str] = {}
+
+        def fetch(site: FakeWordPress) -> None:
+            with httpx.Client(timeout=5) as c:
+                for _ in range(5):
+                    results[site.edition.key] = parse(
+                        c.get(site.url + "/feed/").content
+                    ).feed.language
+
+        threads = [threading.Thread(target=fetch, args=(s,)) for s in (en, fa)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(5)
+        assert results == {"en": "en-US", "fa": "fa-IR"}
+        en.add_post(title="English only")
+        fa.fault("status", status=500)
+        with httpx.Client(timeout=5) as c:
+            assert parse(c.get(en.url + "/feed/").content).entries[0].title == "English only"
+            assert c.get(fa.url + "/feed/").status_code == 500
+        fa.stop()
+        with httpx.Client(timeout=5) as c:
+            assert c.get(en.url + "/feed/").status_code == 200
+    assert not en.is_running
+    assert not fa.is_running
+    assert en.errors == fa.errors == []
+
+
+def test_existing_faults_and_modes_on_the_persian_site(
+    fa: FakeWordPress, fa_client: httpx.Client
+) -> None:
+    fa.fault("html", times=1)
+    assert "maintenance" in fa_client.get("/feed/").text
+    fa.rest_mode = "html"
+    assert fa_client.get("/wp-json/wp/v2/posts").text.lstrip().startswith("<!DOCTYPE html>")
+    fa.rest_mode = "ok"
+    fa.fault("malformed", times=1)
+    with pytest.raises(ET.ParseError):
+        ET.fromstring(fa_client.get("/feed/").content)
+    fa.fault("empty_channel", times=1)
+    assert parse(fa_client.get("/feed/").content).feed.language == "fa-IR"
+
+
+def test_english_site_has_wp_login_and_unchanged_generated_posts(
+    wp: FakeWordPress, client: httpx.Client
+) -> None:
+    page = client.get("/wp-login.php")
+    assert page.status_code == 200
+    assert "Username or Email Address" in page.text
+    assert wp.add_post_in("women", title="Report").categories == [11]
+    assert wp.add_posts(1)[0].content == "<p>...</p>"

@@ -10,6 +10,13 @@ Typical use::
         httpx.get(f"{wp.url}/feed/")
         wp.add_post(title="New report")
         wp.fault("status", status=503, times=1)
+
+The Persian edition (``fa.iran-hrm.com``, ``tests/data/wordpress-fa``) is the same fake with
+another :class:`Edition`; both can run at once, each on its own port::
+
+    with running_editions() as (en, fa):
+        fa.add_post_in("اعدام-زنان", title="اعدام یک زن در زندان قرچک")
+        fa.fault("redirect", "/", to=en.url)
 """
 
 from __future__ import annotations
@@ -22,17 +29,18 @@ import re
 import socket
 import threading
 import traceback
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from html.entities import name2codepoint
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
-from urllib.parse import parse_qs, parse_qsl, quote, urlencode, urlsplit
+from typing import Any, ClassVar, NamedTuple
+from urllib.parse import parse_qs, parse_qsl, quote, unquote_to_bytes, urlencode, urlsplit
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "data" / "wordpress"
 FIXTURE_SITE = "https://iran-hrm.com"
@@ -59,8 +67,11 @@ FAULT_MODES = frozenset(
         "bom",
         "junk_prefix",
         "empty_channel",
+        "login",
+        "redirect",
     }
 )
+LOGIN_KINDS = frozenset({"form", "redirect", "basic", "forbidden"})
 REST_MODES = frozenset({"ok", "401", "403", "404", "html", "500"})
 UTF8_BOM = b"\xef\xbb\xbf"
 JUNK_WHITESPACE = b"\n\n  \r\n"
@@ -69,6 +80,10 @@ DEFAULT_JUNK = b"<!-- cache: hit -->\n"
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot"})
+
+FA_FIXTURES_DIR = FIXTURES_DIR.parent / "wordpress-fa"
+FA_FIXTURE_SITE = "https://fa.iran-hrm.com"
+FA_SITE_TZ = timezone(timedelta(hours=3, minutes=30))  # Asia/Tehran, without DST since 2022
 
 
 # --------------------------------------------------------------------------- helpers
@@ -103,14 +118,14 @@ def parse_wp_gmt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
-def parse_iso(value: str) -> datetime:
+def parse_iso(value: str, tz: timezone = SITE_TZ) -> datetime:
     """Parse a REST date parameter. Like WordPress, a value without Z/offset is site-local."""
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=SITE_TZ)
+        dt = dt.replace(tzinfo=tz)
     return dt.astimezone(UTC)
 
 
@@ -189,18 +204,189 @@ def slugify(title: str) -> str:
     return slug
 
 
+# What sanitize_title_with_dashes() drops when it saves a slug, after percent-encoding: soft
+# hyphen, inverted marks, angle and curly quotes, bullet, (c) (r) degree ellipsis (tm),
+# combining accents, and the zero-width and bidi marks (ZWNJ, LRM, RLM...).
+_WP_SLUG_DROP = re.compile(
+    "%c2%ad|%c2%a1|%c2%bf|%c2%ab|%c2%bb|%e2%80%b9|%e2%80%ba|%e2%80%98|%e2%80%99|%e2%80%9c"
+    "|%e2%80%9d|%e2%80%9a|%e2%80%9b|%e2%80%9e|%e2%80%9f|%e2%80%a2|%c2%a9|%c2%ae|%c2%b0"
+    "|%e2%80%a6|%e2%84%a2|%c2%b4|%cb%8a|%cc%81|%cd%81|%cc%80|%cc%84|%cc%8c"
+    "|%e2%80%8b|%e2%80%8c|%e2%80%8d|%e2%80%8e|%e2%80%8f|%e2%80%aa|%e2%80%ab|%e2%80%ac"
+    "|%e2%80%ad|%e2%80%ae|%ef%bb%bf|%ef%bf%bc"
+)
+# ... and what it turns into a hyphen: nbsp, dashes, slash and the spaces that have a width.
+_WP_SLUG_DASH = re.compile(
+    "%c2%a0|%e2%80%93|%e2%80%94|&nbsp;|&#160;|&ndash;|&#8211;|&mdash;|&#8212;|/"
+    "|%e2%80%8[0-9a]|%e2%80%a8|%e2%80%a9|%e2%80%af"
+)
+
+
+def wp_slug(title: str) -> str:
+    """``sanitize_title_with_dashes`` as WordPress runs it when it saves a post or term.
+
+    Unlike :func:`slugify` (kept as it is for the English tests), it cuts at 200 bytes of
+    percent-encoding on a character boundary and drops what WordPress drops from Persian titles:
+    ZWNJ, RLM/LRM, guillemets. Latin letters lose their accents, as remove_accents() does.
+    """
+    text = "".join(
+        unicodedata.normalize("NFD", ch)[0]
+        if not ch.isascii() and unicodedata.name(ch, "").startswith("LATIN ")
+        else ch
+        for ch in strip_tags(title)
+    )
+    text = re.sub(r"%(?![0-9A-Fa-f]{2})", "", text)
+    out: list[str] = []
+    length = 0
+    for ch in text.lower():
+        enc = ch if ch.isascii() else quote(ch, safe="").lower()
+        if length + len(enc) > 200:
+            break
+        out.append(enc)
+        length += len(enc)
+    slug = _WP_SLUG_DASH.sub("-", "".join(out).lower())
+    slug = _WP_SLUG_DROP.sub("", slug).replace("%c3%97", "x")
+    slug = re.sub(r"&.+?;", "", slug).replace(".", "-")
+    slug = re.sub(r"[^%a-z0-9 _-]", "", slug)
+    return re.sub(r"-+", "-", re.sub(r"\s+", "-", slug)).strip("-")
+
+
+def slug_key(slug: str) -> bytes:
+    """What a slug stands for: WordPress finds ``%D8%A7``, ``%d8%a7`` and ``ا`` alike."""
+    return unquote_to_bytes(slug).lower()
+
+
+def decode_slug(slug: str) -> str:
+    """A slug percent-decoded for people; one whose bytes are not UTF-8 comes back as it is."""
+    try:
+        return unquote_to_bytes(slug).decode("utf-8")
+    except UnicodeDecodeError:
+        return slug
+
+
+def jalali_date(day: date) -> tuple[int, int, int]:
+    """(year, month, day) of the Solar Hijri calendar, for the Persian edition's permalinks.
+
+    The 33-year arithmetic rule, not the astronomical calendar: they agree on the dates tests
+    use, which tests/test_fake_wordpress.py checks (Nowruz 1398-1405, and jdatetime over
+    2015-2035 where it is installed). The bot itself must use a maintained library.
+    """
+    gy, gm, gd = day.year, day.month, day.day
+    gy2 = gy + 1 if gm > 2 else gy
+    days = (
+        355666
+        + 365 * gy
+        + (gy2 + 3) // 4
+        - (gy2 + 99) // 100
+        + (gy2 + 399) // 400
+        + gd
+        + (0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334)[gm - 1]
+    )
+    jy = -1595 + 33 * (days // 12053)
+    days %= 12053
+    jy += 4 * (days // 1461)
+    days %= 1461
+    if days > 365:
+        jy += (days - 1) // 365
+        days = (days - 1) % 365
+    if days < 186:
+        return jy, 1 + days // 31, 1 + days % 31
+    return jy, 7 + (days - 186) // 30, 1 + (days - 186) % 30
+
+
+def _term_class(prefix: str, term: dict[str, Any]) -> str:
+    """A term's class in ``class_list`` as get_post_class() makes it.
+
+    sanitize_html_class() removes percent-encoded octets, so a Persian slug leaves nothing and
+    the term id stands in (``category-3``); ``...-2`` leaves ``--2``, which is kept.
+    """
+    cls = re.sub(r"[^A-Za-z0-9_-]", "", re.sub(r"%[0-9A-Fa-f]{2}", "", str(term["slug"])))
+    if not cls.strip("-") or re.fullmatch(r"[+-]?\d+", cls):
+        cls = str(term["id"])
+    return f"{prefix}-{cls}"
+
+
 def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]&gt;") + "]]>"
 
 
-def _html_page(title: str, body: str, *, home: str = "") -> bytes:
+def _html_page(title: str, body: str, *, home: str = "", lang: str = 'lang="en-US"') -> bytes:
     return (
-        '<!DOCTYPE html>\n<html lang="en-US">\n<head>\n<meta charset="UTF-8">\n'
+        f'<!DOCTYPE html>\n<html {lang}>\n<head>\n<meta charset="UTF-8">\n'
         f"<title>{title}</title>\n"
         f'<link rel="https://api.w.org/" href="{home}/wp-json/" />\n'
         f'<meta name="generator" content="WordPress {WP_VERSION}" />\n'
         f'</head>\n<body class="wp-theme-hrm">\n{body}\n</body>\n</html>\n'
     ).encode()
+
+
+# --------------------------------------------------------------------------- editions
+
+
+@dataclass(frozen=True)
+class Edition:
+    """What differs between two WordPress installs of the site: texts, language, clock, files."""
+
+    key: str  # "en" | "fa"
+    fixtures_dir: Path
+    site: str  # the home URL the fixture files were rendered for
+    name: str  # bloginfo name
+    description: str
+    language: str  # bloginfo language, the feed's <language>
+    html_lang: str  # language_attributes() on HTML pages
+    tz: timezone  # the site's clock: REST "date", permalink dates
+    gmt_offset: str
+    timezone_string: str
+    page_title: str  # __("Page %s") in the site's language, for feed titles of ?paged=N
+    icon: str  # the site icon in the feed's <image>
+    default_category: int  # what add_post() files a post under
+    authors: tuple[tuple[int, str], ...]
+    generated_title: str  # add_posts() titles
+    generated_content: str
+    jalali_permalinks: bool  # /1404/09/12/slug/ (a Persian date plugin) or /2025/12/03/slug/
+    login: tuple[str, ...]  # wp-login.php's texts: title, user, password, remember, button
+
+
+ENGLISH = Edition(
+    key="en",
+    fixtures_dir=FIXTURES_DIR,
+    site=FIXTURE_SITE,
+    name=SITE_NAME,
+    description=SITE_DESCRIPTION,
+    language="en-US",
+    html_lang='lang="en-US"',
+    tz=SITE_TZ,
+    gmt_offset="2",
+    timezone_string="",
+    page_title="Page {n}",
+    icon="/wp-content/uploads/2021/02/cropped-iran-hrm-icon-32x32.png",
+    default_category=4,
+    authors=((2, "Iran HRM"), (5, "HRM Editorial Team")),
+    generated_title="Generated report {n}",
+    generated_content="<p>...</p>",
+    jalali_permalinks=False,
+    login=("Log In", "Username or Email Address", "Password", "Remember Me", "Log In"),
+)
+PERSIAN = Edition(
+    key="fa",
+    fixtures_dir=FA_FIXTURES_DIR,
+    site=FA_FIXTURE_SITE,
+    name="دیده‌بان حقوق بشر ایران",
+    description="گزارش‌های نقض حقوق بشر در ایران",
+    language="fa-IR",
+    html_lang='dir="rtl" lang="fa-IR"',
+    tz=FA_SITE_TZ,
+    gmt_offset="3.5",
+    timezone_string="Asia/Tehran",
+    page_title="برگه {n}",
+    icon="/wp-content/uploads/2021/03/cropped-iran-hrm-fa-icon-32x32.png",
+    default_category=3,  # اعدام
+    authors=((2, "دیده‌بان حقوق بشر ایران"), (7, "واحد پژوهش")),
+    generated_title="گزارش شماره {n}",
+    generated_content="<p>متن گزارش درباره وضعیت زندانیان.</p>",
+    jalali_permalinks=True,
+    login=("ورود", "نام کاربری یا نشانی ایمیل", "رمز", "مرا به خاطر بسپار", "ورود"),
+)
+EDITIONS = {"en": ENGLISH, "fa": PERSIAN}
 
 
 # --------------------------------------------------------------------------- data
@@ -440,15 +626,17 @@ class FakeWordPress:
         authors: dict[int, str] | None = None,
         *,
         home_url: str | None = None,
+        edition: Edition | str = "en",
     ) -> None:
         self.url: str = ""
         # Set home_url to render feeds/links as another site (e.g. FIXTURE_SITE); None = url.
         self.home_url = home_url
+        self.edition: Edition = EDITIONS[edition] if isinstance(edition, str) else edition
         self.posts: dict[int, FakePost] = {p.id: p for p in posts}
         self.categories: list[dict[str, Any]] = categories if categories is not None else []
         self.tags: list[dict[str, Any]] = tags if tags is not None else []
         self.authors: dict[int, str] = (
-            authors if authors is not None else {2: "Iran HRM", 5: "HRM Editorial Team"}
+            authors if authors is not None else dict(self.edition.authors)
         )
         self.requests: list[RecordedRequest] = []
         self.errors: list[str] = []  # tracebacks of exceptions inside the fake (should be empty)
@@ -469,11 +657,16 @@ class FakeWordPress:
     # ----------------------------------------------------------------- construction
 
     @classmethod
-    def from_fixtures(cls) -> FakeWordPress:
-        """The 20 fixture posts with the fixture categories and tags (not started)."""
-        extra = _fixture_feed_extras()
+    def from_fixtures(cls, edition: str = "en") -> FakeWordPress:
+        """The fixture posts with the fixture categories and tags (not started).
+
+        ``"en"``: the 20 posts of tests/data/wordpress; ``"fa"``: the Persian edition's 18 posts
+        of tests/data/wordpress-fa.
+        """
+        fixtures = EDITIONS[edition].fixtures_dir
+        extra = _fixture_feed_extras(fixtures)
         posts = []
-        for obj in json.loads((FIXTURES_DIR / "posts-page1.json").read_text("utf-8")):
+        for obj in json.loads((fixtures / "posts-page1.json").read_text("utf-8")):
             guid = obj["guid"]["rendered"]
             cdata, comments = extra.get(guid, (False, 0))
             date_gmt = parse_wp_gmt(obj["date_gmt"])
@@ -500,17 +693,41 @@ class FakeWordPress:
                     created_gmt=date_gmt or utcnow(),
                 )
             )
-        site = cls.empty()
+        site = cls.empty(edition)
         site.posts = {p.id: p for p in posts}
         return site
 
     @classmethod
-    def empty(cls) -> FakeWordPress:
+    def empty(cls, edition: str = "en") -> FakeWordPress:
         """Fixture categories and tags, no posts (not started)."""
+        fixtures = EDITIONS[edition].fixtures_dir
         return cls(
-            categories=json.loads((FIXTURES_DIR / "categories.json").read_text("utf-8")),
-            tags=json.loads((FIXTURES_DIR / "tags.json").read_text("utf-8")),
+            categories=json.loads((fixtures / "categories.json").read_text("utf-8")),
+            tags=json.loads((fixtures / "tags.json").read_text("utf-8")),
+            edition=edition,
         )
+
+    @classmethod
+    def persian(cls) -> FakeWordPress:
+        """The Persian edition, fa.iran-hrm.com, with its fixtures (not started)."""
+        return cls.from_fixtures("fa")
+
+    def load_fixtures(self, edition: str, *, keep_identity: bool = False) -> None:
+        """Serve another edition's fixture posts and terms from now on, running or not.
+
+        For a site that starts answering with the wrong edition (a proxy or vhost sending
+        fa.iran-hrm.com to the English install): by default the whole site changes, feed
+        ``<language>`` and REST ``date`` included. ``keep_identity`` keeps this site's name,
+        language and clock, so that only the posts are wrong. Faults and modes stay.
+        """
+        source = FakeWordPress.from_fixtures(edition)
+        with self._lock:
+            self.posts = source.posts
+            self.categories = source.categories
+            self.tags = source.tags
+            self.authors = source.authors
+            if not keep_identity:
+                self.edition = source.edition
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -588,8 +805,12 @@ class FakeWordPress:
 
     # ----------------------------------------------------------------- content
 
+    @property
+    def port(self) -> int:
+        return int(urlsplit(self.url).port or 0)
+
     def _home(self) -> str:
-        return (self.home_url or self.url or FIXTURE_SITE).rstrip("/")
+        return (self.home_url or self.url or self.edition.site).rstrip("/")
 
     def _fill_urls(self, post: FakePost) -> None:
         home = self._home()
@@ -598,8 +819,12 @@ class FakeWordPress:
         if post.guid is None:
             post.guid = f"{home}/?p={post.id}"
         if post.link is None:
-            local = post.effective_date.astimezone(SITE_TZ)
-            post.link = f"{home}/{local:%Y/%m/%d}/{post.slug}/"
+            local = post.effective_date.astimezone(self.edition.tz)
+            if self.edition.jalali_permalinks:
+                year, month, day = jalali_date(local.date())
+                post.link = f"{home}/{year:04d}/{month:02d}/{day:02d}/{post.slug}/"
+            else:
+                post.link = f"{home}/{local:%Y/%m/%d}/{post.slug}/"
 
     def add_post(
         self,
@@ -634,7 +859,9 @@ class FakeWordPress:
                 excerpt=make_excerpt(content) if excerpt is None else excerpt,
                 date_gmt=date_gmt,
                 modified_gmt=modified_gmt if modified_gmt is not None else date_gmt,
-                categories=list(categories) if categories is not None else [4],
+                categories=(
+                    list(categories) if categories is not None else [self.edition.default_category]
+                ),
                 tags=list(tags) if tags is not None else [],
                 author=author,
                 guid=guid,
@@ -660,9 +887,37 @@ class FakeWordPress:
         with self._lock:
             for i in range(n):
                 self._generated += 1
-                title = f"Generated report {self._generated}"
+                title = self.edition.generated_title.format(n=self._generated)
+                kw.setdefault("content", self.edition.generated_content)
                 out.append(self.add_post(title=title, date_gmt=start + timedelta(minutes=i), **kw))
         return out
+
+    def add_post_in(
+        self,
+        *categories: int | str,
+        title: str,
+        tags: Iterable[int | str] = (),
+        content: str | None = None,
+        **kw: Any,
+    ) -> FakePost:
+        """Publish a post in categories given by id or slug, as stored or decoded.
+
+        ``fa.add_post_in("اعدام", "زندانیان-سیاسی-2", title=...)`` files it under اعدام and the
+        زندانیان سیاسی that is a child of اعدام; no category means the edition's default one.
+        Tags likewise, by id or slug. The slug is made from the title as WordPress would.
+        Other keywords go to :meth:`add_post`.
+        """
+        with self._lock:
+            cat_ids = [c if isinstance(c, int) else self.category_id(c) for c in categories]
+            tag_ids = [t if isinstance(t, int) else self.tag_id(t) for t in tags]
+        kw.setdefault("slug", wp_slug(title) or None)
+        return self.add_post(
+            title=title,
+            content=self.edition.generated_content if content is None else content,
+            categories=cat_ids or None,
+            tags=tag_ids,
+            **kw,
+        )
 
     def modify_post(
         self,
@@ -720,13 +975,25 @@ class FakeWordPress:
             return cat
 
     def category_id(self, slug: str) -> int:
-        """The id of the category with this slug (a KeyError names the slugs there are)."""
+        """The id of the category with this slug (a KeyError names the slugs there are).
+
+        A percent-encoded slug can also be given decoded: ``"اعدام-زنان"``.
+        """
         with self._lock:
-            for cat in self.categories:
-                if cat["slug"] == slug:
-                    return int(cat["id"])
-            slugs = sorted(str(c["slug"]) for c in self.categories)
+            cat = _term_by_slug(self.categories, slug)
+            if cat is not None:
+                return int(cat["id"])
+            slugs = sorted(decode_slug(str(c["slug"])) for c in self.categories)
         raise KeyError(f"no category {slug!r}; there are {', '.join(slugs)}")
+
+    def tag_id(self, slug: str) -> int:
+        """The id of the tag with this slug, as stored or decoded."""
+        with self._lock:
+            tag = _term_by_slug(self.tags, slug)
+            if tag is not None:
+                return int(tag["id"])
+            slugs = sorted(decode_slug(str(t["slug"])) for t in self.tags)
+        raise KeyError(f"no tag {slug!r}; there are {', '.join(slugs)}")
 
     # ----------------------------------------------------------------- faults
 
@@ -737,6 +1004,12 @@ class FakeWordPress:
 
         The most recently added matching fault wins. It stays until clear_faults(), or for the
         next ``times`` matching requests.
+
+        ``login``: a login wall, ``kind=`` ``form`` (200, wp-login.php's form in place of the
+        page), ``redirect`` (302 to wp-login.php?redirect_to=..., as Force Login does),
+        ``basic`` (401 with WWW-Authenticate and Apache's HTML page) or ``forbidden`` (403,
+        wp_die()'s HTML page). ``redirect``: ``status=`` (302) to another site, ``to=`` a base
+        URL that keeps the request's path and query (``to=other.url``) or ``location=`` as is.
         """
         if mode not in FAULT_MODES:
             raise ValueError(f"unknown fault mode {mode!r}")
@@ -744,6 +1017,10 @@ class FakeWordPress:
             raise ValueError("fault('status') needs status=")
         if mode == "huge" and "size" not in params:
             raise ValueError("fault('huge') needs size=")
+        if mode == "redirect" and not ("to" in params or "location" in params):
+            raise ValueError("fault('redirect') needs to= (a base URL) or location=")
+        if mode == "login" and params.get("kind", "form") not in LOGIN_KINDS:
+            raise ValueError(f"fault('login') kind is one of {', '.join(sorted(LOGIN_KINDS))}")
         if times is not None and times < 1:
             raise ValueError("times must be >= 1")
         with self._lock:
@@ -804,6 +1081,18 @@ class FakeWordPress:
                 int(params.get("status", 200)),
                 [("Content-Type", HTML_CONTENT_TYPE)],
                 _special_page(str(params.get("kind", "maintenance")), home),
+            )
+        if mode == "login":
+            return self._login_wall(str(params.get("kind", "form")), req)
+        if mode == "redirect":
+            location = params.get("location") or str(params["to"]).rstrip("/") + req.target
+            return _Resp(
+                int(params.get("status", 302)),
+                [
+                    ("X-Redirect-By", "WordPress"),
+                    ("Location", str(location)),
+                    ("Content-Type", HTML_CONTENT_TYPE),
+                ],
             )
         if mode == "empty_channel":
             with self._lock:
@@ -879,23 +1168,28 @@ class FakeWordPress:
             return self._feed(req)
         if path == "/":
             return self._home_page()
+        if path == "/wp-login.php":
+            return self._login_page(req)
         return self._not_found_page()
 
     def _home_page(self) -> _Resp:
         home = self._home()
+        name = self.edition.name
         body = _html_page(
-            f"{SITE_NAME} &#8211; {SITE_DESCRIPTION}",
-            f'<link rel="alternate" type="application/rss+xml" title="{SITE_NAME} &raquo; Feed"'
-            f' href="{home}/feed/" />\n<h1>{SITE_NAME}</h1>',
+            f"{name} &#8211; {self.edition.description}",
+            f'<link rel="alternate" type="application/rss+xml" title="{name} &raquo; Feed"'
+            f' href="{home}/feed/" />\n<h1>{name}</h1>',
             home=home,
+            lang=self.edition.html_lang,
         )
         return _Resp(200, [("Content-Type", HTML_CONTENT_TYPE)], body)
 
     def _not_found_page(self) -> _Resp:
         body = _html_page(
-            f"Page not found &#8211; {SITE_NAME}",
+            f"Page not found &#8211; {self.edition.name}",
             "<h1>Oops! That page can&rsquo;t be found.</h1>",
             home=self._home(),
+            lang=self.edition.html_lang,
         )
         return _Resp(
             404,
@@ -905,6 +1199,74 @@ class FakeWordPress:
             ],
             body,
         )
+
+    def _login_page(self, req: RecordedRequest) -> _Resp:
+        """wp-login.php: a page with a form, in the site's language; never cached."""
+        home = self._home()
+        heading, user, password, remember, button = self.edition.login
+        back = req.query.get("redirect_to", [home + req.target])[-1]
+        body = (
+            f"<!DOCTYPE html>\n<html {self.edition.html_lang}>\n<head>\n"
+            '<meta http-equiv="Content-Type" content="text/html; charset=UTF-8" />\n'
+            f"<title>{heading} &lsaquo; {self.edition.name} &#8212; WordPress</title>\n"
+            "<meta name='robots' content='max-image-preview:large, noindex, noarchive' />\n"
+            f"<link rel='stylesheet' href='{home}/wp-admin/css/login.min.css' media='all' />\n"
+            '</head>\n<body class="login no-js login-action-login wp-core-ui">\n'
+            '<div id="login">\n'
+            f'<h1><a href="https://wordpress.org/">{self.edition.name}</a></h1>\n'
+            f'<form name="loginform" id="loginform" action="{home}/wp-login.php" method="post">\n'
+            f'<p><label for="user_login">{user}</label>\n'
+            '<input type="text" name="log" id="user_login" class="input" size="20" /></p>\n'
+            f'<div class="user-pass-wrap"><label for="user_pass">{password}</label>\n'
+            '<input type="password" name="pwd" id="user_pass" class="input" size="20" /></div>\n'
+            '<p class="forgetmenot"><input name="rememberme" type="checkbox" id="rememberme"'
+            f' value="forever" /> <label for="rememberme">{remember}</label></p>\n'
+            '<p class="submit"><input type="submit" name="wp-submit" id="wp-submit"'
+            f' class="button button-primary button-large" value="{button}" />\n'
+            f'<input type="hidden" name="redirect_to" value="{esc_url(back)}" />\n'
+            '<input type="hidden" name="testcookie" value="1" /></p>\n'
+            "</form>\n</div>\n</body>\n</html>\n"
+        ).encode()
+        headers = [
+            ("Content-Type", HTML_CONTENT_TYPE),
+            ("Cache-Control", "no-cache, must-revalidate, max-age=0, no-store, private"),
+            ("X-Frame-Options", "SAMEORIGIN"),
+        ]
+        return _Resp(200, headers, body)
+
+    def _login_wall(self, kind: str, req: RecordedRequest) -> _Resp:
+        home = self._home()
+        if kind == "redirect":
+            location = f"{home}/wp-login.php?redirect_to={quote(home + req.target, safe='')}"
+            return _Resp(
+                302,
+                [
+                    ("X-Redirect-By", "WordPress"),
+                    ("Location", location),
+                    ("Content-Type", HTML_CONTENT_TYPE),
+                ],
+            )
+        if kind == "basic":
+            return _Resp(
+                401,
+                [
+                    ("WWW-Authenticate", 'Basic realm="Restricted area"'),
+                    ("Content-Type", "text/html; charset=iso-8859-1"),
+                ],
+                _APACHE_401,
+            )
+        if kind == "forbidden":
+            body = (
+                f"<!DOCTYPE html>\n<html {self.edition.html_lang}>\n<head>\n"
+                '<meta http-equiv="Content-Type" content="text/html; charset=utf-8" />\n'
+                "<meta name='robots' content='max-image-preview:large, noindex, follow' />\n"
+                "<title>WordPress &rsaquo; Error</title>\n</head>\n"
+                '<body id="error-page">\n\t<div class="wp-die-message">'
+                "Sorry, you are not allowed to access this page. "
+                f'<a href="{home}/wp-login.php">Log in</a></div></body>\n</html>\n'
+            ).encode()
+            return _Resp(403, [("Content-Type", HTML_CONTENT_TYPE)], body)
+        return self._login_page(req)
 
     # ----------------------------------------------------------------- feeds
 
@@ -937,7 +1299,7 @@ class FakeWordPress:
         return since_ok or etag_ok
 
     def _category_by_slug(self, slug: str) -> dict[str, Any] | None:
-        return next((c for c in self.categories if c.get("slug") == slug), None)
+        return _term_by_slug(self.categories, slug)
 
     def _category_path(self, cat: dict[str, Any]) -> str:
         by_id = {c["id"]: c for c in self.categories}
@@ -965,7 +1327,7 @@ class FakeWordPress:
     def _feed_title_and_posts(self, req: RecordedRequest) -> tuple[str, list[FakePost]]:
         """Channel title (without the page part) and all posts of the requested feed, sorted."""
         posts = list(self.posts.values())
-        title = SITE_NAME
+        title = self.edition.name
         cat: dict[str, Any] | None = None
         missing = False
         m = re.fullmatch(r"/category/(.+)/feed/(?:rss2/)?", req.path)
@@ -974,7 +1336,9 @@ class FakeWordPress:
             missing = cat is None
         elif req.path == "/" and ("cat" in req.query or "category_name" in req.query):
             if "category_name" in req.query:
-                cat = self._category_by_slug(req.query["category_name"][-1].split("/")[-1])
+                # The raw query, so that a slug whose bytes are not UTF-8 survives decoding.
+                name = _raw_query_values(req, "category_name")[-1]
+                cat = self._category_by_slug(name.split("/")[-1])
             else:
                 with suppress(ValueError):
                     cid = int(req.query["cat"][-1])
@@ -985,7 +1349,7 @@ class FakeWordPress:
         elif cat is not None:
             ids = self.descendants(cat["id"])
             posts = [p for p in posts if ids.intersection(p.categories)]
-            title = f"{cat['name']} &#8211; {SITE_NAME}"
+            title = f"{cat['name']} &#8211; {self.edition.name}"
         posts.sort(
             key=lambda p: (
                 p.date_gmt is not None,
@@ -1011,11 +1375,12 @@ class FakeWordPress:
             page_posts = posts[(paged - 1) * per : paged * per]
             status = 200
             if paged > 1:
-                page_part = f"Page {paged} &#8211; "
+                name = self.edition.name
+                page_part = self.edition.page_title.format(n=paged) + " &#8211; "
                 title = (
-                    f"{page_part}{SITE_NAME}"
-                    if title == SITE_NAME
-                    else title.replace(f" &#8211; {SITE_NAME}", f" &#8211; {page_part}{SITE_NAME}")
+                    f"{page_part}{name}"
+                    if title == name
+                    else title.replace(f" &#8211; {name}", f" &#8211; {page_part}{name}")
                 )
                 if not page_posts:
                     status = 404
@@ -1047,14 +1412,14 @@ class FakeWordPress:
             f'\t<atom:link href="{esc_url(home + target)}" rel="self"'
             ' type="application/rss+xml" />\n'
             f"\t<link>{home}</link>\n"
-            f"\t<description>{SITE_DESCRIPTION}</description>\n"
+            f"\t<description>{self.edition.description}</description>\n"
             f"\t<lastBuildDate>{rss_date(build)}</lastBuildDate>\n"
-            "\t<language>en-US</language>\n"
+            f"\t<language>{self.edition.language}</language>\n"
             "\t<sy:updatePeriod>\n\thourly\t</sy:updatePeriod>\n"
             "\t<sy:updateFrequency>\n\t1\t</sy:updateFrequency>\n"
             f"\t<generator>https://wordpress.org/?v={WP_VERSION}</generator>\n\n"
             "<image>\n"
-            f"\t<url>{home}/wp-content/uploads/2021/02/cropped-iran-hrm-icon-32x32.png</url>\n"
+            f"\t<url>{home}{self.edition.icon}</url>\n"
             f"\t<title>{title}</title>\n"
             f"\t<link>{home}</link>\n"
             "\t<width>32</width>\n\t<height>32</height>\n</image> \n"
@@ -1195,12 +1560,12 @@ class FakeWordPress:
     def _rest_index(self) -> _Resp:
         home = self._home()
         body = {
-            "name": SITE_NAME,
-            "description": SITE_DESCRIPTION,
+            "name": self.edition.name,
+            "description": self.edition.description,
             "url": home,
             "home": home,
-            "gmt_offset": "2",
-            "timezone_string": "",
+            "gmt_offset": self.edition.gmt_offset,
+            "timezone_string": self.edition.timezone_string,
             "namespaces": ["oembed/1.0", "wp/v2", "wp-site-health/v1"],
             "authentication": [],
             "routes": {
@@ -1246,7 +1611,7 @@ class FakeWordPress:
         if name not in q:
             return None
         try:
-            return parse_iso(q[name])
+            return parse_iso(q[name], self.edition.tz)
         except ValueError:
             raise self._invalid_param(name, "Invalid date.") from None
 
@@ -1359,8 +1724,9 @@ class FakeWordPress:
         per_page = self._int_param(q, "per_page", 10, 1, 100)
         items = [self._term_json(t, taxonomy) for t in terms]
         if "slug" in q:
-            slugs = set(q["slug"].split(","))
-            items = [t for t in items if t["slug"] in slugs]
+            # WordPress sanitizes the asked slugs, so decoded Persian ones match too.
+            keys = {slug_key(s) for v in _raw_query_values(req, "slug") for s in v.split(",")}
+            items = [t for t in items if slug_key(str(t["slug"])) in keys]
         if "parent" in q and taxonomy == "categories":
             with suppress(ValueError):
                 parent = int(q["parent"])
@@ -1391,14 +1757,14 @@ class FakeWordPress:
         date = post.effective_date
         modified = post.effective_modified
         cat_slugs = [
-            "category-" + t["slug"]
+            _term_class("category", t)
             for t in sorted(
                 (t for t in self.categories if t["id"] in post.categories),
                 key=lambda t: str(t["name"]).casefold(),
             )
         ]
         tag_slugs = [
-            "tag-" + t["slug"]
+            _term_class("tag", t)
             for t in sorted(
                 (t for t in self.tags if t["id"] in post.tags),
                 key=lambda t: str(t["name"]).casefold(),
@@ -1410,10 +1776,10 @@ class FakeWordPress:
         class_list += ["hentry", *cat_slugs, *tag_slugs]
         obj: dict[str, Any] = {
             "id": post.id,
-            "date": wp_datetime(date, SITE_TZ),
+            "date": wp_datetime(date, self.edition.tz),
             "date_gmt": wp_datetime(date),
             "guid": {"rendered": post.guid},
-            "modified": wp_datetime(modified, SITE_TZ),
+            "modified": wp_datetime(modified, self.edition.tz),
             "modified_gmt": wp_datetime(modified),
             "slug": post.slug,
             "status": "publish",
@@ -1513,9 +1879,49 @@ def _cut_fields(obj: dict[str, Any], fields: str | None) -> dict[str, Any]:
     return out
 
 
+def _term_by_slug(terms: list[dict[str, Any]], slug: str) -> dict[str, Any] | None:
+    """The term with this slug: as stored first, else as WordPress would find it."""
+    found = next((t for t in terms if t.get("slug") == slug), None)
+    if found is None:
+        key = slug_key(slug)
+        found = next((t for t in terms if slug_key(str(t.get("slug", ""))) == key), None)
+    return found
+
+
+def _raw_query_values(req: RecordedRequest, name: str) -> list[str]:
+    """A query parameter percent-decoded to bytes and kept as percent-encoding where those bytes
+    are not UTF-8 (parse_qs would turn them into U+FFFD)."""
+    out = []
+    for key, value in parse_qsl(
+        urlsplit(req.target).query, keep_blank_values=True, encoding="latin-1"
+    ):
+        if key == name:
+            raw = value.encode("latin-1")
+            try:
+                out.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                out.append(quote(raw, safe="").lower())
+    return out
+
+
 def _raw_key(target: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     parts = urlsplit(target)
     return parts.path, tuple(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+
+
+_APACHE_401 = b"""<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">
+<html><head>
+<title>401 Unauthorized</title>
+</head><body>
+<h1>Unauthorized</h1>
+<p>This server could not verify that you
+are authorized to access the document
+requested.  Either you supplied the wrong
+credentials (e.g., bad password), or your
+browser doesn't understand how to supply
+the credentials required.</p>
+</body></html>
+"""
 
 
 def _special_page(kind: str, home: str) -> bytes:
@@ -1567,11 +1973,11 @@ def _truncate(normal: _Resp, item: Any) -> bytes:
     return body[: body.index(b"</link>", start) + len(b"</link>\n")]
 
 
-def _fixture_feed_extras() -> dict[str, tuple[bool, int]]:
+def _fixture_feed_extras(fixtures: Path = FIXTURES_DIR) -> dict[str, tuple[bool, int]]:
     """guid -> (title in CDATA, comment count), read from the fixture feeds."""
     out: dict[str, tuple[bool, int]] = {}
     for name in ("feed-page1.xml", "feed-page2.xml"):
-        text = (FIXTURES_DIR / name).read_text("utf-8")
+        text = (fixtures / name).read_text("utf-8")
         for block in re.findall(r"<item>.*?</item>", text, re.S):
             guid = re.search(r"<guid[^>]*>(.*?)</guid>", block, re.S)
             if not guid:
@@ -1592,3 +1998,20 @@ def running(site: FakeWordPress) -> Iterator[FakeWordPress]:
         yield site
     finally:
         site.stop()
+
+
+class Editions(NamedTuple):
+    en: FakeWordPress
+    fa: FakeWordPress
+
+
+@contextmanager
+def running_editions(
+    en: FakeWordPress | None = None, fa: FakeWordPress | None = None
+) -> Iterator[Editions]:
+    """Both editions at once, each on its own port (the fixtures unless given); stops both."""
+    with (
+        running(en if en is not None else FakeWordPress.from_fixtures()) as en_site,
+        running(fa if fa is not None else FakeWordPress.persian()) as fa_site,
+    ):
+        yield Editions(en_site, fa_site)
