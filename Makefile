@@ -18,7 +18,7 @@ INSTALL_PIP := $(PIP) install --quiet --constraint $(LOCK) pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint fmt messages demo bench lock clean FORCE
+.PHONY: install help run test lint fmt messages demo bench lock clean FORCE
 
 help: ## this list
 	@echo "make TARGET, where TARGET is one of:"
@@ -60,6 +60,8 @@ $(VENV)/.installed-dev: pyproject.toml $(LOCK) $(VENV)/pyvenv.cfg
 
 run: $(VENV)/.installed .env ## install and start the bot (`hrm-bot run`; .env first)
 	$(BIN)/hrm-bot run
+
+install: $(VENV)/.installed ## install into .venv without starting anything (for a service)
 
 lint: $(VENV)/.installed-dev ## ruff check, ruff format --check, mypy
 	$(BIN)/ruff check .

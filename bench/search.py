@@ -5,27 +5,32 @@ Run from the project root::
     .venv/bin/python bench/search.py                          # 100,000 posts, 500 queries
     .venv/bin/python bench/search.py --posts 5000 --queries 100 --json /tmp/search.json
 
-It fills a fresh store with generated posts through the real API (``Store.upsert_posts`` in
-batches of 500, after ``Store.replace_categories`` with the fixture categories): about a tenth
-in Persian, titles of 60-120 characters, bodies of 2-4 KB drawn with Zipf weights (1/rank)
-from an English vocabulary of a few thousand word forms in which the human-rights words sit at
-ranks chosen for their share of posts ("iran" in about 30% of them), or from a Persian one
-with ZWNJ words, a third of the Persian posts typed on an Arabic keyboard (ي/ك). Publication
-times spread over ten years. Generating and storing are timed and printed, but are not part
-of the figures. Then it measures:
+It fills a fresh store with generated posts of two sites, as the bot follows them (the
+English edition and the Persian one, each with its fixture categories, whose ids collide),
+through the real API (``Store.upsert_posts`` in batches of 500): a third in Persian, titles
+of 60-120 characters, bodies of 2-4 KB drawn with Zipf weights (1/rank) from an English
+vocabulary of a few thousand word forms in which the human-rights words sit at ranks chosen
+for their share of posts ("iran" in about 30% of them), or from a Persian one written with
+ZWNJ (زندانی‌ها، می‌شود), a third of the Persian posts typed on an Arabic keyboard (ي/ك).
+Publication times spread over ten years. Generating and storing are timed and printed, but
+are not part of the figures. Then it measures:
 
-1. ``Store.search(site, parse_query(q), tree, limit=5)`` over ``--queries`` mixed queries
-   (common and rare single words, two/three words, phrases, ``word*``, ``-word``,
-   ``category:``/``since:`` filters, Persian typed with Arabic ي/ك): p50/p95/p99 overall and
-   per class (target p95 <= 10 ms), with the share of each call spent ranking (the SQL),
-   loading posts and making snippets. Also, for single words from very common to rare, the
-   median cost next to the number of matching posts: ranking walks only the newest 1,000
-   matches, so a common word should cost about what a rare one does.
+1. ``Store.search({en: tree, fa: tree}, parse_query(q), limit=5)``, both editions as /search
+   without ``edition:``, over ``--queries`` mixed queries (common and rare single words,
+   two/three words, phrases, ``word*``, ``-word``, ``category:``/``since:`` filters, Persian
+   typed with Arabic ي/ك, and Persian words with affixes typed in all three ways: with ZWNJ,
+   with a space, joined): p50/p95/p99 overall and per class (target p95 <= 10 ms), with the
+   share of each call spent ranking (the SQL), loading posts and making snippets. The three
+   spellings of each word must find the same posts; the report says whether they did. Also,
+   for single words from very common to rare, the median cost next to the number of matching
+   posts: ranking walks only the newest 500 matches, so a common word should cost about what
+   a rare one does.
 2. A plain ``SELECT id FROM posts WHERE title LIKE ? OR content LIKE ? ORDER BY rank_key DESC
    LIMIT 5`` over the same table for the same English single-word queries, on the same
    connection in the same run: the ratio of its p50/p95 to the FTS search's.
-3. End to end through the real Application (``tests/botharness.py``) against the loopback
-   fake Bot API server, on the same database file: the time from ``FakeTelegram.inline()``
+3. End to end through the real Application (``tests/botharness.py``), following both
+   editions (the two loopback fake WordPress sites), against the loopback fake Bot API
+   server, on the same database file: the time from ``FakeTelegram.inline()``
    queueing an inline query to the bot's ``answerInlineQuery`` reaching the fake, for
    ``--inline`` queries sent one after another (target p95 <= 50 ms). It is split into
    delivery (queueing to the update reaching the bot's handlers: the getUpdates long poll,
@@ -53,7 +58,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,8 +83,9 @@ from tests.fakes.telegram import Call, FakeTelegram  # noqa: E402
 from tests.fakes.wordpress import FakeWordPress  # noqa: E402
 
 CATEGORIES_FILE = ROOT / "tests" / "data" / "wordpress" / "categories.json"
+FA_CATEGORIES_FILE = ROOT / "tests" / "data" / "wordpress-fa" / "categories.json"
 BATCH = 500
-PERSIAN_SHARE = 0.10
+PERSIAN_SHARE = 1 / 3
 ARABIC_KEYBOARD_SHARE = 0.33  # of the Persian posts
 RARE_SHARE = 0.03  # posts carrying one word of the rare list
 IRAN_TITLE_SHARE = 0.10  # English titles that start with "Iran:"
@@ -247,6 +253,8 @@ FA_WORDS = split_words("""
 حقوقی مدنی اجتماعی فرهنگی اقتصادی کارگری صنفی دانشگاه مدرسه خیابان شهر استان روستا
 نیروهای امنیتی ماموران لباس‌شخصی تیراندازی کشته زخمی مجروح قربانی شاهد جسد
 آرامگاه مراسم تجمع اعتراض شعار بیانیه نامه کمپین سه‌شنبه‌های نه به اعدام
+زندان‌ها اعدام‌ها گزارش‌ها می‌کنند نمی‌دهند بی‌گناه مهم‌ترین بیش‌تر کرده‌اند شده‌اند
+حادثه‌ای زندگی‌اش
 """)
 
 FA_RARE = split_words("""
@@ -329,9 +337,10 @@ class Corpus:
     en_pool: list[str]
     fa_pool: list[str]
     category_ids: list[int]
+    fa_category_ids: list[int]
 
 
-def make_corpus(seed: int, category_ids: list[int]) -> Corpus:
+def make_corpus(seed: int, category_ids: list[int], fa_category_ids: list[int]) -> Corpus:
     rng = random.Random(seed)
     # ~2-4 KB bodies of ~5.3-character tokens with their spaces.
     en_words = english_vocabulary(rng, tokens_per_post=3000 / 5.3)
@@ -342,15 +351,16 @@ def make_corpus(seed: int, category_ids: list[int]) -> Corpus:
         en_pool=zipf_pool(rng, en_words, POOL_SIZE),
         fa_pool=zipf_pool(rng, fa_words, POOL_SIZE // 8),
         category_ids=category_ids,
+        fa_category_ids=fa_category_ids,
     )
 
 
 class PostMaker:
     """Deterministic posts, oldest first."""
 
-    def __init__(self, corpus: Corpus, site_url: str, total: int, seed: int) -> None:
+    def __init__(self, corpus: Corpus, urls: Editions, total: int, seed: int) -> None:
         self.c = corpus
-        self.site_url = site_url
+        self.urls = urls
         self.total = total
         self.rng = random.Random(seed + 1)
 
@@ -407,7 +417,9 @@ class PostMaker:
         step = SPAN / self.total
         published = START + step * i + step * rng.random() * 0.9
         wp_id = 10_000_000 + i
-        url = f"{self.site_url}/{published:%Y/%m/%d}/post-{wp_id}/"
+        site_url = self.urls.fa if persian else self.urls.en
+        url = f"{site_url}/{published:%Y/%m/%d}/post-{wp_id}/"
+        categories = self.c.fa_category_ids if persian else self.c.category_ids
         return PostIn(
             url=url,
             title=title,
@@ -415,11 +427,19 @@ class PostMaker:
             content=content,
             lang="fa" if persian else "en",
             wp_id=wp_id,
-            guid=f"{self.site_url}/?p={wp_id}",
+            guid=f"{site_url}/?p={wp_id}",
             author="Iran HRM",
             published=published.replace(microsecond=0),
-            categories=tuple(rng.sample(self.c.category_ids, rng.randint(1, 3))),
+            categories=tuple(rng.sample(categories, rng.randint(1, 3))),
         )
+
+
+@dataclass(frozen=True)
+class Editions:
+    """The English and Persian editions' site keys (``en_site``, ``fa_site``) or URLs."""
+
+    en: str
+    fa: str
 
 
 @dataclass
@@ -432,22 +452,27 @@ class BuildInfo:
     persian: int
 
 
-async def build_store(path: Path, site: str, site_url: str, n: int, seed: int) -> BuildInfo:
+async def build_store(path: Path, sites: Editions, urls: Editions, n: int, seed: int) -> BuildInfo:
     cats = parse_terms(CATEGORIES_FILE.read_bytes())
+    fa_cats = parse_terms(FA_CATEGORIES_FILE.read_bytes())
     t0 = time.perf_counter()
-    corpus = make_corpus(seed, [c.wp_id for c in cats])
-    maker = PostMaker(corpus, site_url, n, seed)
+    corpus = make_corpus(seed, [c.wp_id for c in cats], [c.wp_id for c in fa_cats])
+    maker = PostMaker(corpus, urls, n, seed)
     gen_s = time.perf_counter() - t0
     store_s = 0.0
     persian = 0
     store = await Store.open(path)
     try:
-        tree = await store.replace_categories(site, cats)
+        tree = await store.replace_categories(sites.en, cats)
+        fa_tree = await store.replace_categories(sites.fa, fa_cats)
         for start in range(0, n, BATCH):
             t0 = time.perf_counter()
             items = [maker.make(i) for i in range(start, min(n, start + BATCH))]
             t1 = time.perf_counter()
-            await store.upsert_posts(site, items, tree=tree, alert=False)
+            en = [p for p in items if p.lang == "en"]
+            fa = [p for p in items if p.lang == "fa"]
+            await store.upsert_posts(sites.en, en, tree=tree, alert=False)
+            await store.upsert_posts(sites.fa, fa, tree=fa_tree, alert=False)
             store_s += time.perf_counter() - t1
             gen_s += t1 - t0
             persian += sum(p.lang == "fa" for p in items)
@@ -467,17 +492,31 @@ def file_sizes(path: Path) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------- queries
 
-CLASSES = ("common", "rare", "multi", "phrase", "prefix", "exclude", "filter", "persian")
-# Shares of the query mix.
+SPELLINGS = ("fa-zwnj", "fa-space", "fa-joined")
+CLASSES = (
+    "common",
+    "rare",
+    "multi",
+    "phrase",
+    "prefix",
+    "exclude",
+    "filter",
+    "persian",
+    *SPELLINGS,
+)
+# Shares of the query mix: Persian a third, as in the posts.
 MIX = {
-    "common": 0.18,
-    "rare": 0.12,
-    "multi": 0.16,
-    "phrase": 0.12,
-    "prefix": 0.10,
-    "exclude": 0.10,
-    "filter": 0.12,
-    "persian": 0.10,
+    "common": 0.14,
+    "rare": 0.09,
+    "multi": 0.12,
+    "phrase": 0.09,
+    "prefix": 0.08,
+    "exclude": 0.07,
+    "filter": 0.08,
+    "persian": 0.13,
+    "fa-zwnj": 0.0667,
+    "fa-space": 0.0667,
+    "fa-joined": 0.0666,
 }
 COMMON = [
     "iran",
@@ -585,7 +624,39 @@ PERSIAN = [
     "روزنامه‌نگار",
     "دانشجو*",
     "بلوچ",
+    "category:اعدام زندانی",
+    "اعدام since:1400",
+    "since:۱۴۰۲/۰۱/۰۱ زندان‌ها",
 ]
+# Words with an affix (and phrases of them), written with ZWNJ as the posts write them; each
+# is also queried with a space for the ZWNJ and joined, and must find the same posts.
+FA_AFFIXED = [
+    "زندانی‌ها",
+    "می‌شود",
+    "خانواده‌ها",
+    "سال‌ها",
+    "نمی‌شود",
+    "می‌کند",
+    "زندان‌ها",
+    "اعدام‌ها",
+    "بی‌گناه",
+    "مهم‌ترین",
+    "کرده‌اند",
+    "حادثه‌ای",
+    "زندگی‌اش",
+    "زندانی‌ها اعدام",
+    '"خانواده‌ها زندانی‌ها"',
+    "می‌کنند -زندان‌ها",
+]
+
+
+def spelled(query: str, cls: str) -> str:
+    """``query`` as typed in one of the three ways."""
+    if cls == "fa-space":
+        return query.replace("\u200c", " ")
+    if cls == "fa-joined":
+        return query.replace("\u200c", "")
+    return query
 
 
 def rare_words() -> list[str]:
@@ -604,6 +675,7 @@ def make_queries(n: int, seed: int) -> list[tuple[str, str]]:
         "exclude": EXCLUDES,
         "filter": FILTERS,
         "persian": PERSIAN,
+        **{cls: [spelled(q, cls) for q in FA_AFFIXED] for cls in SPELLINGS},
     }
     out: list[tuple[str, str]] = []
     for cls in CLASSES:
@@ -668,6 +740,16 @@ class Split:
 
         return timed
 
+    def wrap_sync(self, name: str, func: Callable[..., T]) -> Callable[..., T]:
+        def timed(*args: Any, **kw: Any) -> T:
+            t0 = time.perf_counter()
+            try:
+                return func(*args, **kw)
+            finally:
+                self.seconds[name] += time.perf_counter() - t0
+
+        return timed
+
     def take(self) -> dict[str, float]:
         out = dict(self.seconds)
         self.seconds.clear()
@@ -691,10 +773,14 @@ class StoreResults:
     fts_single_ms: list[float] = field(default_factory=list)
     frequency: list[dict[str, Any]] = field(default_factory=list)
     match_share: dict[str, float] = field(default_factory=dict)
+    # Per affixed query: the posts found by each spelling (newest 20), and whether they agree.
+    spellings: list[dict[str, Any]] = field(default_factory=list)
 
 
-async def timed_search(store: Store, site: str, tree: CategoryTree, q: str) -> SearchPage:
-    return await store.search(site, parse_query(q), tree, limit=5)
+async def timed_search(
+    store: Store, trees: Mapping[str, CategoryTree], q: str, limit: int = 5
+) -> SearchPage:
+    return await store.search(trees, parse_query(q), limit=limit)
 
 
 async def match_count(db: aiosqlite.Connection, q: str) -> int:
@@ -705,22 +791,23 @@ async def match_count(db: aiosqlite.Connection, q: str) -> int:
 
 
 async def bench_store(
-    path: Path, site: str, queries: Sequence[tuple[str, str]], *, like: bool
+    path: Path, sites: Editions, queries: Sequence[tuple[str, str]], *, like: bool
 ) -> StoreResults:
     res = StoreResults()
     split = Split()
     real_posts, real_snippets = search_module.get_posts, search_module._snippets
     search_module.get_posts = split.wrap("posts", real_posts)  # type: ignore[assignment]
-    search_module._snippets = split.wrap("snippets", real_snippets)  # type: ignore[assignment]
+    search_module._snippets = split.wrap_sync("snippets", real_snippets)  # type: ignore[assignment]
     store = await Store.open(path)
     try:
-        tree = await store.load_tree(site)
+        # Both editions, as /search and inline mode search without edition:.
+        trees = {site: await store.load_tree(site) for site in (sites.en, sites.fa)}
         for _, q in queries[:WARMUP_QUERIES]:
-            await timed_search(store, site, tree, q)
+            await timed_search(store, trees, q)
         split.take()
         for cls, q in queries:
             t0 = time.perf_counter()
-            page = await timed_search(store, site, tree, q)
+            page = await timed_search(store, trees, q)
             ms = (time.perf_counter() - t0) * 1000
             parts = split.take()
             res.times.append(
@@ -733,11 +820,25 @@ async def bench_store(
                     parts.get("snippets", 0.0) * 1000,
                 )
             )
-        total = await store.count_posts(site)
+        for q in FA_AFFIXED:
+            found = {
+                cls: [
+                    h.post.id for h in (await timed_search(store, trees, spelled(q, cls), 20)).hits
+                ]
+                for cls in SPELLINGS
+            }
+            split.take()
+            same = all(found[cls] == found[SPELLINGS[0]] for cls in SPELLINGS)
+            res.spellings.append({"query": q, "found": len(found[SPELLINGS[0]]), "same": same})
+        total = await store.count_posts()
         for word in [
             *COMMON[:6],
             "tehran",
             "torture",
+            "اعدام",
+            "زندانی‌ها",
+            "زندانی ها",
+            "مهاباد",
             "qarchak",
             "vakilabad",
             "dizelabad",
@@ -748,7 +849,7 @@ async def bench_store(
             ranking: list[float] = []
             for _ in range(FREQUENCY_REPEATS):
                 t0 = time.perf_counter()
-                await timed_search(store, site, tree, word)
+                await timed_search(store, trees, word)
                 ms = (time.perf_counter() - t0) * 1000
                 parts = split.take()
                 runs.append(ms)
@@ -809,11 +910,14 @@ async def wait_until(check: Callable[[], bool], limit_s: float, what: str) -> No
 
 
 async def bench_inline(
-    path: Path, tg: FakeTelegram, wp: FakeWordPress, queries: Sequence[tuple[str, str]]
+    path: Path,
+    tg: FakeTelegram,
+    wp: FakeWordPress,
+    wp_fa: FakeWordPress,
+    queries: Sequence[tuple[str, str]],
 ) -> tuple[list[InlineTime], float]:
-    """Per-query times, and the seconds the bot took to start and finish its first poll."""
-    settings = fast_settings(tg, wp, path, inline_per_minute=100_000)
-    site = site_key(wp.url)
+    """Per-query times, and the seconds the bot took to start and finish its first polls."""
+    settings = fast_settings(tg, wp, path, site_url_fa=wp_fa.url, inline_per_minute=100_000)
     dispatched: dict[str, float] = {}
 
     async def seen(update: Update, _context: object) -> None:
@@ -823,12 +927,13 @@ async def bench_inline(
     t0 = time.perf_counter()
     out: list[InlineTime] = []
     async with running_bot(settings, tg, wp) as bot:
-        for _ in range(6):  # first_poll_done waits 5 s at most; the site is small anyway
-            try:
-                await first_poll_done(bot.store, site)
-                break
-            except AssertionError:
-                continue
+        for site in (site_key(wp.url), site_key(wp_fa.url)):
+            for _ in range(6):  # first_poll_done waits 10 s at most; the sites are small
+                try:
+                    await first_poll_done(bot.store, site)
+                    break
+                except AssertionError:
+                    continue
         startup_s = time.perf_counter() - t0
         bot.app.add_handler(TypeHandler(Update, seen), group=-1)
         warmup = [("warmup", q) for _, q in queries[:WARMUP_QUERIES]]
@@ -959,10 +1064,16 @@ def report(
     print(f"   all      {fmt(overall)}   target p95 <= {TARGET_SEARCH_P95_MS:g} ms: {verdict}")
     for cls, s in classes.items():
         print(
-            f"   {cls:8s} {fmt(s)}   p50 split: ranking {s['ranking_p50']:.2f} / "
+            f"   {cls:9s} {fmt(s)}   p50 split: ranking {s['ranking_p50']:.2f} / "
             f"posts {s['posts_p50']:.2f} / snippets {s['snippets_p50']:.2f}; "
             f"hits {s['hits_mean']:.1f}"
         )
+    agree = sum(s["same"] for s in store_res.spellings)
+    print(
+        f"   the three spellings found the same posts for {agree} of "
+        f"{len(store_res.spellings)} affixed queries"
+        + "".join(f"\n     differ: {s['query']}" for s in store_res.spellings if not s["same"])
+    )
     print("   slowest queries (max ms):")
     for w in slowest(times):
         print(f"     {w['max_ms']:8.2f}  {w['query']}")
@@ -980,6 +1091,7 @@ def report(
         "match_share": store_res.match_share,
         "search": {"all": overall, "classes": classes, "slowest": slowest(times)},
         "frequency": store_res.frequency,
+        "spellings": store_res.spellings,
     }
     if store_res.like_ms:
         like = summary(store_res.like_ms)
@@ -1013,7 +1125,7 @@ def report(
             sel = [t.total_ms for t in inline if t.cls == cls]
             if sel:
                 per[cls] = summary(sel)
-                print(f"   {cls:8s}   {fmt(per[cls])}")
+                print(f"   {cls:9s}   {fmt(per[cls])}")
         results = statistics.fmean(t.results for t in inline) if inline else 0.0
         payload = statistics.fmean(t.payload_bytes for t in inline) if inline else 0.0
         print(
@@ -1055,29 +1167,38 @@ def workdir(db: str | None) -> Iterator[Path]:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     wp = FakeWordPress.from_fixtures()
     wp.start()
+    wp_fa = FakeWordPress.persian()
+    wp_fa.start()
     tg = FakeTelegram()
     tg.start()
     tg.private(INLINE_USER, known=True)
     try:
-        site = site_key(wp.url)
+        sites = Editions(site_key(wp.url), site_key(wp_fa.url))
         with workdir(args.db) as path:
-            print(f"generating and storing {args.posts:,} posts for site {site} in {path}")
-            build = await build_store(path, site, wp.url, args.posts, args.seed)
+            print(
+                f"generating and storing {args.posts:,} posts for sites {sites.en} and "
+                f"{sites.fa} in {path}"
+            )
+            build = await build_store(
+                path, sites, Editions(wp.url, wp_fa.url), args.posts, args.seed
+            )
             queries = make_queries(args.queries, args.seed)
             print(f"searching: {len(queries)} queries")
-            store_res = await bench_store(path, site, queries, like=not args.no_like)
+            store_res = await bench_store(path, sites, queries, like=not args.no_like)
             inline: list[InlineTime] | None = None
             startup_s = 0.0
             if args.inline:
                 print(f"inline: {args.inline} queries through the bot")
                 inline_queries = make_queries(args.inline, args.seed + 7)
-                inline, startup_s = await bench_inline(path, tg, wp, inline_queries)
+                inline, startup_s = await bench_inline(path, tg, wp, wp_fa, inline_queries)
             return report(args, build, store_res, inline, startup_s)
     finally:
         tg.stop()
         wp.stop()
-        if tg.internal_errors or wp.errors:
-            print("fake servers reported errors:", *tg.internal_errors, *wp.errors, sep="\n")
+        wp_fa.stop()
+        errors = [*tg.internal_errors, *wp.errors, *wp_fa.errors]
+        if errors:
+            print("fake servers reported errors:", *errors, sep="\n")
 
 
 def main() -> None:

@@ -30,15 +30,27 @@ from telegram.ext import (
 from bot import render, texts
 from bot.config import Settings
 from bot.context import BotApplication, BotContext
+from bot.editions import editions
 from bot.errors import AlreadyRunning, HrmBotError, StoreError, TokenRejected
 from bot.logs import REDACT
 from bot.pacing import PacedLimiter, Pacer
 from bot.poller import Poller, backoff_delay
 from bot.searching import RateLimit
 from bot.sender import Sender, SendPolicy
-from bot.services import Services
+from bot.services import Followed, Services
 from bot.site import SiteClient
-from handlers import admin, chats, fallback, inline, posts, privacy, search, start, subscriptions
+from handlers import (
+    admin,
+    chats,
+    fallback,
+    inline,
+    language,
+    posts,
+    privacy,
+    search,
+    start,
+    subscriptions,
+)
 from handlers.errors import on_error
 from storage import Post, Store
 from storage.db import make_folder
@@ -96,6 +108,7 @@ def register_handlers(app: BotApplication) -> None:
         "categories": subscriptions.categories,
         "latest": posts.latest,
         "search": search.search,
+        "language": language.language,
         "forget": privacy.forget,
         "stats": admin.stats,
     }
@@ -103,6 +116,7 @@ def register_handlers(app: BotApplication) -> None:
         app.add_handler(CommandHandler(name, callback, filters=only_messages))
     app.add_handler(CallbackQueryHandler(subscriptions.picker_callback, pattern=r"^sub:"))
     app.add_handler(CallbackQueryHandler(privacy.forget_callback, pattern=r"^forget:"))
+    app.add_handler(CallbackQueryHandler(language.language_callback, pattern=r"^lang:"))
     app.add_handler(CallbackQueryHandler(search.page_callback, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(fallback.stale_callback))
     app.add_handler(InlineQueryHandler(inline.inline_query))
@@ -157,21 +171,23 @@ def send_policy(settings: Settings) -> SendPolicy:
 async def _post_init(app: BotApplication) -> None:
     settings: Settings = app.bot_data["settings"]
     store = await Store.open(settings.database_path)
-    site = SiteClient(
-        settings.site_url, timeout=settings.fetch_timeout, max_bytes=settings.max_response_bytes
-    )
-    poller = Poller(store, site, settings.site)
-    await poller.load_stored_categories()
+    followed: dict[str, Followed] = {}
+    for edition in editions(settings):
+        client = SiteClient(
+            edition.url, timeout=settings.fetch_timeout, max_bytes=settings.max_response_bytes
+        )
+        poller = Poller(store, client, edition.site, edition.language)
+        await poller.load_stored_categories()
+        followed[edition.key] = Followed(edition, client, poller)
 
     def render_alert(post: Post, language: str | None) -> str:
-        return render.alert(post, poller.tree, texts.tr(language))
+        return render.alert(post, services.tree_of(post.site), texts.tr(language))
 
     sender = Sender(app.bot, store, render_alert, send_policy(settings))
     services = Services(
         settings,
         store,
-        site,
-        poller,
+        followed,
         app.bot_data["pacer"],
         sender,
         search_limit=RateLimit(settings.search_per_minute),
@@ -179,60 +195,80 @@ async def _post_init(app: BotApplication) -> None:
     )
     app.bot_data[BotContext.SERVICES] = services
     try:
-        await app.bot.set_my_commands([(c, texts.tr(None)(d)) for c, d in texts.MENU])
+        # The default menu in English, and Persian descriptions for Persian Telegram apps.
+        await app.bot.set_my_commands([(c, texts.tr("en")(d)) for c, d in texts.MENU])
+        await app.bot.set_my_commands(
+            [(c, texts.tr("fa")(d)) for c, d in texts.MENU], language_code="fa"
+        )
     except TelegramError as exc:
         log.warning("could not set the command menu: %s", exc)
     # Our own task, not application.create_task: Application.stop() would wait for it forever.
     services.sender_task = asyncio.create_task(sender.run(), name="sender")
     if app.job_queue is None:
         raise HrmBotError("the job queue is missing: install python-telegram-bot[job-queue]")
-    app.job_queue.run_once(_poll_job, when=0, name="poll")
+    for key in followed:
+        app.job_queue.run_once(_poll_job, when=0, name=f"poll:{key}", data=key)
     log.info(
         "hrm-bot started: polling %s every %g s; token from %s",
-        settings.site_url,
+        ", ".join(f.edition.url for f in followed.values()),
         settings.poll_interval,
         settings.sources.get("TELEGRAM_BOT_TOKEN", "the settings"),
     )
 
 
 async def _poll_job(context: BotContext) -> None:
-    """Starts a poll as a task of ours, so that stopping never waits for a slow site."""
-    services = context.services
-    if services.poll_task is not None and not services.poll_task.done():
+    """Starts a poll of one edition as a task of ours, so that stopping never waits for a
+    slow site, and one edition's slow site never delays the other's polls."""
+    key = context.job.data if context.job is not None else None
+    one = context.services.edition(str(key))
+    if one is None:
         return
-    services.poll_task = asyncio.create_task(_poll(context), name="poll")
+    if one.poll_task is not None and not one.poll_task.done():
+        return
+    one.poll_task = asyncio.create_task(_poll(context, one), name=f"poll:{key}")
 
 
-async def _poll(context: BotContext) -> None:
+async def _poll(context: BotContext, one: Followed) -> None:
     services = context.services
     delay = services.settings.poll_interval
     try:
-        result = await services.poller.poll()
+        result = await one.poller.poll()
         if result.ok:
-            log.info("poll: %s", result.summary())
+            log.info("poll %s: %s", one.edition.key, result.summary())
         else:
-            log.warning("poll failed (%d in a row): %s", result.failures, result.errors[0])
+            log.warning(
+                "poll %s failed (%d in a row): %s",
+                one.edition.key,
+                result.failures,
+                result.errors[0],
+            )
         if result.enqueued:
             services.sender.wake()
         delay = backoff_delay(services.settings.poll_interval, result.failures)
     except asyncio.CancelledError:
         raise
     except Exception:
-        log.exception("poll: unexpected failure")
+        log.exception("poll %s: unexpected failure", one.edition.key)
     queue = context.application.job_queue
     if queue is not None:
         # context.application is typed generically by PTB; it is our BotApplication.
-        queue.run_once(_poll_job, when=delay, name="poll")  # type: ignore[arg-type]
+        queue.run_once(
+            _poll_job,  # type: ignore[arg-type]
+            when=delay,
+            name=f"poll:{one.edition.key}",
+            data=one.edition.key,
+        )
 
 
 async def _post_stop(app: BotApplication) -> None:
     services = app.bot_data.get(BotContext.SERVICES)
     if not isinstance(services, Services):
         return
-    if services.poll_task is not None:
-        services.poll_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await services.poll_task
+    for one in services:
+        if one.poll_task is not None:
+            one.poll_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await one.poll_task
     await services.sender.stop()
     if services.sender_task is not None:
         services.sender_task.cancel()
@@ -243,7 +279,8 @@ async def _post_stop(app: BotApplication) -> None:
 async def _post_shutdown(app: BotApplication) -> None:
     services = app.bot_data.get(BotContext.SERVICES)
     if isinstance(services, Services):
-        await services.site.aclose()
+        for one in services:
+            await one.client.aclose()
         await services.store.close()
 
 

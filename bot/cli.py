@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 from bot import __version__, logs
 from bot.config import Settings, load_settings
+from bot.editions import KEYS, Edition, editions, pick
 from bot.errors import (
     AlreadyRunning,
     ArchiveMissing,
@@ -95,17 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
         "reached; stops cleanly on SIGINT or SIGTERM. One bot per database: a second run "
         "refuses to start.",
     )
-    command(
+    ingest = command(
         "ingest",
         "poll the site once and print what changed",
-        "Poll the site once, as the running bot does, and print one summary line. Safe "
-        "while `hrm-bot run` runs on the same database. Exit code 1 when the poll failed.",
+        "Poll each edition once, as the running bot does, and print one summary line for "
+        "each. Safe while `hrm-bot run` runs on the same database. Exit code 1 when a poll "
+        "failed.",
     )
     backfill = command(
         "backfill",
         "store the whole archive (resumable; alerts nobody)",
-        "Store every post of the site, newest first, 100 a page, with a progress line per "
-        "page. Interrupted, it resumes where it stopped. Alerts nobody. Safe while "
+        "Store every post of each edition, newest first, 100 a page, with a progress line "
+        "per page. Interrupted, it resumes where it stopped. Alerts nobody. Safe while "
         "`hrm-bot run` runs on the same database.",
     )
     backfill.add_argument(
@@ -133,54 +135,94 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument(
         "query", nargs=argparse.REMAINDER, help='words, "phrases", -exclude, prefix*, filters'
     )
-    command(
+    categories = command(
         "categories",
         "print the category tree with slugs",
-        "Print the site's categories as a tree, each with the slug that commands take. "
+        "Print each edition's categories as a tree, each with the slug that commands take. "
         "Refreshes them from the site at most once a day.",
     )
-    command(
+    status = command(
         "status",
         "posts stored, last poll and its result",
-        "Print the number of posts stored, the last poll and its result, and the failures "
-        "in a row.",
+        "Print, for each edition, the number of posts stored, the last poll and its result, "
+        "and the failures in a row.",
     )
+    for sub_parser in (ingest, backfill, search, categories, status):
+        sub_parser.add_argument(
+            "--edition",
+            choices=KEYS,
+            help="only this edition: en (SITE_URL) or fa (SITE_URL_FA); both without it",
+        )
     return parser
 
 
 @asynccontextmanager
-async def _open(settings: Settings, *, create: bool = True) -> AsyncIterator[tuple[Store, Poller]]:
+async def _open(
+    settings: Settings, args: argparse.Namespace, *, create: bool = True
+) -> AsyncIterator[tuple[Store, list[tuple[Edition, Poller]]]]:
+    """The store, and a poller for each edition the command works on (--edition, or all)."""
+    chosen = pick(editions(settings), getattr(args, "edition", None))
     store = await Store.open(settings.database_path, create=create)
-    client = SiteClient(
-        settings.site_url, timeout=settings.fetch_timeout, max_bytes=settings.max_response_bytes
-    )
+    pollers = []
+    for edition in chosen:
+        client = SiteClient(
+            edition.url, timeout=settings.fetch_timeout, max_bytes=settings.max_response_bytes
+        )
+        pollers.append((edition, Poller(store, client, edition.site, edition.language)))
     try:
-        yield store, Poller(store, client, settings.site)
+        yield store, pollers
     finally:
-        await client.aclose()
+        for _edition, poller in pollers:
+            await poller.client.aclose()
         await store.close()
 
 
 async def cmd_ingest(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    async with _open(settings) as (_store, poller):
-        result = await poller.poll()
-    print(result.summary(), file=out)
-    return 0 if result.ok else 1
+    code = 0
+    async with _open(settings, args) as (_store, pollers):
+        # One after the other: a failing edition must not hide the other's result.
+        for edition, poller in pollers:
+            result = await poller.poll()
+            if result.ok:
+                print(f"{edition.key}: {result.summary()}", file=out)
+                continue
+            print(
+                f"hrm-bot: ingest of {edition.key} ({edition.site}) failed: {result.errors[0]}",
+                file=sys.stderr,
+            )
+            code = 1
+    return code
 
 
 async def cmd_backfill(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    def progress(page: BackfillPage) -> None:
-        of = f"/{page.total_pages}" if page.total_pages else ""
-        print(f"page {page.page}{of} ({page.source}): {page.stored} posts stored", file=out)
-        out.flush()
+    code = 0
+    async with _open(settings, args) as (store, pollers):
+        for edition, poller in pollers:
 
-    async with _open(settings) as (store, poller):
-        stored = await poller.backfill(
-            since=args.since, max_pages=args.max_pages, progress=progress
-        )
-        total = await store.count_posts(settings.site)
-    print(f"backfill: {stored} posts stored or updated; {total} in the store", file=out)
-    return 0
+            def progress(page: BackfillPage, key: str = edition.key) -> None:
+                of = f"/{page.total_pages}" if page.total_pages else ""
+                line = f"{key}: page {page.page}{of} ({page.source}): {page.stored} posts stored"
+                print(line, file=out)
+                out.flush()
+
+            try:
+                stored = await poller.backfill(
+                    since=args.since, max_pages=args.max_pages, progress=progress
+                )
+            except (FetchError, FeedError) as exc:
+                print(
+                    f"hrm-bot: backfill of {edition.key} ({edition.site}) stopped: {exc}; run it "
+                    "again to go on from where it stopped",
+                    file=sys.stderr,
+                )
+                code = 1
+                continue
+            total = await store.count_posts(edition.site)
+            print(
+                f"{edition.key}: backfill: {stored} posts stored or updated; {total} in the store",
+                file=out,
+            )
+    return code
 
 
 async def cmd_search(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
@@ -198,22 +240,29 @@ async def cmd_search(settings: Settings, args: argparse.Namespace, out: TextIO) 
     if args.category:
         text += f" category:{args.category}"
     query = parse_query(text)
+    chosen = pick(editions(settings), args.edition or query.edition)
     store = await Store.open(settings.database_path, create=False)
     try:
-        if not await store.has_posts(settings.site):
+        if not any([await store.has_posts(e.site) for e in chosen]):
             raise ArchiveMissing(settings.database_path)
-        tree = await store.load_tree(settings.site)
-        if query.category and len(tree.find(query.category)) != 1:
+        trees = {e.site: await store.load_tree(e.site) for e in chosen}
+        if query.category and not any(len(t.find(query.category)) == 1 for t in trees.values()):
             print(f"hrm-bot: no category with the slug {query.category!r}", file=sys.stderr)
             return 2
-        page = await store.search(settings.site, query, tree, limit=args.limit)
+        page = await store.search(trees, query, limit=args.limit)
     finally:
         await store.close()
+    if query.ignored:
+        print(
+            f"hrm-bot: not understood, searched as words: {' '.join(query.ignored)}",
+            file=sys.stderr,
+        )
     if not page.hits:
         print("no matches", file=out)
     for hit in page.hits:
         post = hit.post
         date = post.published.date().isoformat() if post.published else "undated"
+        tree = trees[post.site]
         cats = ", ".join(tree.label(c) for c in post.categories if c in tree.by_id)
         print(f"{date}  {post.title}", file=out)
         print(f"    {post.url}", file=out)
@@ -226,23 +275,36 @@ async def cmd_search(settings: Settings, args: argparse.Namespace, out: TextIO) 
 
 
 async def cmd_categories(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
-    async with _open(settings, create=False) as (_store, poller):
-        tree = await poller.load_categories()
-    for depth, cat in tree.walk():
-        print(f"{'  ' * depth}{cat.name}  ({cat.slug})", file=out)
+    async with _open(settings, args, create=False) as (_store, pollers):
+        for n, (edition, poller) in enumerate(pollers):
+            tree = await poller.load_categories()
+            print(f"{'' if n == 0 else chr(10)}{edition.key}: {edition.url}", file=out)
+            for depth, cat in tree.walk():
+                print(f"{'  ' * (depth + 1)}{cat.name}  ({cat.slug})", file=out)
     return 0
 
 
 async def cmd_status(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    chosen = pick(editions(settings), args.edition)
     store = await Store.open(settings.database_path, create=False)
     try:
-        posts = await store.count_posts(settings.site)
-        state = await store.get_state(settings.site)
+        for n, edition in enumerate(chosen):
+            if n:
+                print(file=out)
+            posts = await store.count_posts(edition.site)
+            state = await store.get_state(edition.site)
+            print(f"{edition.key}: {edition.url}", file=out)
+            print(f"  posts stored: {posts}", file=out)
+            for line in _poll_lines(state):
+                print(f"  {line}", file=out)
     finally:
         await store.close()
-    print(f"site: {settings.site_url}", file=out)
-    print(f"posts stored: {posts}", file=out)
+    return 0
+
+
+def _poll_lines(state: dict[str, Any]) -> list[str]:
     last = state.get("last_poll")
+    lines = []
     if last:
         outcome = (
             "failed: " + "; ".join(last["errors"])
@@ -255,15 +317,13 @@ async def cmd_status(settings: Settings, args: argparse.Namespace, out: TextIO) 
                 + (" (not modified)" if last["not_modified"] else "")
             )
         )
-        print(f"last poll: {last['at']}  {outcome}", file=out)
+        lines.append(f"last poll: {last['at']}  {outcome}")
     else:
-        print("last poll: never", file=out)
-    print(f"last success: {state.get('last_success', 'never')}", file=out)
+        lines.append("last poll: never")
+    lines.append(f"last success: {state.get('last_success', 'never')}")
     if state.get("failures"):
-        print(
-            f"failures in a row: {state['failures']} (last: {state.get('last_error')})", file=out
-        )
-    return 0
+        lines.append(f"failures in a row: {state['failures']}")
+    return lines
 
 
 COMMANDS: dict[str, Command] = {
@@ -275,14 +335,44 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+def search_words(argv: Sequence[str]) -> list[str]:
+    """``search -drug execution``: a query may start with -word, which argparse would take for
+    an unknown option; a ``--`` before the first word of the query settles it."""
+    argv = list(argv)
+    if argv[:1] != ["search"]:
+        return argv
+    i = 1
+    while i < len(argv):
+        word = argv[i]
+        if word == "--" or not word.startswith("-") or word in ("-h", "--help"):
+            return argv
+        name = word.split("=", 1)[0]
+        if name not in (*SEARCH_OPTIONS, "--edition"):
+            return [*argv[:i], "--", *argv[i:]]
+        i += 1 if "=" in word else 2
+    return argv
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        return _main(argv, out)
+    except BrokenPipeError:
+        # `hrm-bot search evin | head -3`: the reader has what it wanted. Later writes, and
+        # the flush at exit, go nowhere instead of raising again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # as a process killed by SIGPIPE
+
+
+def _main(argv: Sequence[str] | None, out: TextIO | None) -> int:
+    args = build_parser().parse_args(search_words(sys.argv[1:] if argv is None else argv))
 
     def warn(text: str) -> None:
         print(f"hrm-bot: warning: .env: {text}", file=sys.stderr)
 
     try:
         settings = load_settings(warn=warn)
+        editions(settings)
     except ConfigError as exc:
         print(f"hrm-bot: {exc}", file=sys.stderr)
         return 2
@@ -298,6 +388,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except InvalidQueryError as exc:
         print(f"hrm-bot: {query_problem(exc)}", file=sys.stderr)
         return 2
+    except ConfigError as exc:  # --edition fa with the Persian edition switched off
+        print(f"hrm-bot: {exc}", file=sys.stderr)
+        return 2
     except ArchiveMissing as exc:
         print(f"hrm-bot: {no_archive(exc, settings)}", file=sys.stderr)
         return 1
@@ -311,6 +404,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        raise
     except Exception:
         # A bug: its traceback is worth having, through the log so that the token is masked
         # in it like everywhere else.
@@ -319,7 +414,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 def no_archive(exc: ArchiveMissing, settings: Settings) -> str:
-    where = settings.database_path
+    where = settings.database_path.absolute()
     state = "is empty" if where.is_file() else "does not exist yet"
     return (
         f"the archive {where} {state}: fill it with `hrm-bot ingest` (the newest posts) "

@@ -22,6 +22,8 @@ class Settings:
     telegram_bot_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
     site_url: str = "https://iran-hrm.com"
+    # The Persian edition; "" turns it off.
+    site_url_fa: str = "https://fa.iran-hrm.com"
     database_path: Path = Path("data/hrm-bot.sqlite3")
     poll_interval: float = 300.0
     admin_ids: frozenset[int] = frozenset()
@@ -148,6 +150,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "telegram_bot_token": _token,
     "telegram_api_url": _api_url,
     "site_url": _url,
+    "site_url_fa": _url,
     "database_path": _path,
     "poll_interval": _number(1, DAY, unit=SECONDS),
     "admin_ids": _ids,
@@ -164,6 +167,8 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "inline_per_minute": _number(1, 10_000, whole=True),
 }
 KNOWN = frozenset(name.upper() for name in PARSERS)
+# Settings whose empty value means "off" rather than "the default".
+OPTIONAL = frozenset({"SITE_URL_FA"})
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -217,6 +222,11 @@ def load_settings(
             continue
         for source, values in (("the environment", environ), (str(dotenv), from_file)):
             value = values.get(name, "")
+            if name in OPTIONAL and name in values and value.strip().lower() in ("", "off"):
+                # Set, but empty or "off": this one is switched off rather than defaulted.
+                kwargs[f.name] = ""
+                sources[name] = source
+                break
             if value.strip():
                 try:
                     kwargs[f.name] = PARSERS[f.name](name, value)

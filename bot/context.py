@@ -7,7 +7,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.services import Services
-from storage import CategoryTree, Store
+from storage import Store
 
 BotT = ExtBot[dict[str, Any]]
 
@@ -25,10 +25,6 @@ class BotContext(CallbackContext[BotT, dict[Any, Any], dict[Any, Any], dict[Any,
     @property
     def store(self) -> Store:
         return self.services.store
-
-    @property
-    def tree(self) -> CategoryTree:
-        return self.services.tree
 
 
 BotApplication = Application[BotT, BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]

@@ -15,6 +15,7 @@ __all__ = [
     "NotModified",
     "StoreError",
     "TokenRejected",
+    "WrongEdition",
 ]
 
 
@@ -51,3 +52,7 @@ class TokenRejected(HrmBotError):
 
     The message never holds the token.
     """
+
+
+class WrongEdition(FeedError):
+    """The site answered with posts mostly in the other edition's language."""

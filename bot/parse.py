@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import feedparser
 
@@ -466,6 +467,17 @@ def parse_rest_posts(body: bytes, site_language: str) -> list[RestPost]:
     return out
 
 
+def decode_slug(slug: str) -> str:
+    """WordPress keeps non-Latin slugs percent-encoded (%d8%a7... for «اعدام»); users type
+    and read the letters. A slug whose bytes are not UTF-8 is kept as it is."""
+    if "%" not in slug:
+        return slug
+    try:
+        return unquote(slug, errors="strict").lower()
+    except UnicodeDecodeError:
+        return slug
+
+
 def parse_terms(body: bytes) -> list[Category]:
     """``/wp-json/wp/v2/categories`` (or tags): id, slug, name (HTML-escaped), parent."""
     data = _json(body, "terms")
@@ -482,7 +494,7 @@ def parse_terms(body: bytes) -> list[Category]:
         out.append(
             Category(
                 wp_id=cid,
-                slug=slug,
+                slug=decode_slug(slug),
                 name=one_line(html.unescape(name)),
                 parent=parent,
             )

@@ -10,17 +10,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
-from bot.errors import FeedError, FetchError, NotModified
+from bot.errors import FeedError, FetchError, NotModified, WrongEdition
 from bot.fallback import FALLBACK_CATEGORIES
-from bot.parse import item_to_post, parse_feed, parse_rest_posts, parse_terms, short_language
+from bot.parse import (
+    FeedItem,
+    item_to_post,
+    parse_feed,
+    parse_rest_posts,
+    parse_terms,
+    short_language,
+)
 from bot.site import Response, SiteClient
-from storage import CategoryTree, PostIn, Store, UpsertResult
+from bot.text import guess_language
+from storage import Category, CategoryTree, PostIn, Store, UpsertResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -37,6 +47,9 @@ CATEGORY_REFRESH = timedelta(days=1)
 REST_UNAVAILABLE = (401, 403, 404)
 MAX_TERM_PAGES = 20
 MAX_BACKFILL_PAGES = 100_000
+LEARNED_IDS = 10**11  # ids of categories learned from a feed start here
+WRONG_LANGUAGE_BATCH = 3  # posts a batch needs before its language is judged
+LANGUAGE_NAMES = {"en": "English", "fa": "Persian"}
 
 
 class RestUnavailable(Exception):
@@ -103,19 +116,34 @@ def backoff_delay(interval: float, failures: int) -> float:
 
 
 class Poller:
-    def __init__(self, store: Store, client: SiteClient, site: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        client: SiteClient,
+        site: str,
+        language: str = "en",
+        fallback: Sequence[Category] | None = None,
+    ) -> None:
         self.store = store
         self.client = client
         self.site = site
         self.tree = CategoryTree(())
-        self.language = "en"
+        # The categories to use when the site's REST API has never given them: the English
+        # site's menu, built in. An edition without one (the Persian) learns them from its
+        # feed's <category> names instead.
+        self.fallback: Sequence[Category] = (
+            FALLBACK_CATEGORIES if fallback is None and language == "en" else fallback or ()
+        )
+        # What the edition is written in; the feed's <language> may refine it.
+        self.expected = language
+        self.language = language
 
     # -- categories -----------------------------------------------------------------------
 
     async def load_stored_categories(self) -> CategoryTree:
         """The stored tree, or the built-in menu; no network, so a start is never held up."""
         stored = await self.store.load_tree(self.site)
-        self.tree = stored if len(stored) else CategoryTree(FALLBACK_CATEGORIES)
+        self.tree = stored if len(stored) else CategoryTree(self.fallback)
         return self.tree
 
     async def load_categories(
@@ -143,7 +171,7 @@ class Poller:
             # INFO: a site with its REST API closed says this on every refresh.
             log.info("categories: cannot refresh from the site (%s); using the stored tree", exc)
             if not len(stored):
-                stored = await self.store.replace_categories(self.site, FALLBACK_CATEGORIES)
+                stored = await self.store.replace_categories(self.site, self.fallback)
             self.tree = stored
             return stored
         if cats:
@@ -190,6 +218,8 @@ class Poller:
             first = not await self.store.has_posts(self.site)
             try:
                 result = await self._poll_rest(first)
+            except WrongEdition:
+                raise  # the feed would serve the same posts
             except (RestUnavailable, FetchError, FeedError) as exc:
                 # Logged at INFO: the feed usually serves, and when it does not, the poll's
                 # error names both failures.
@@ -221,6 +251,7 @@ class Poller:
         await self.store.set_state(self.site, values)
 
     async def _store(self, items: Sequence[PostIn], *, source: str, first: bool) -> PollResult:
+        self._check_language(items)
         if any(c not in self.tree.by_id for i in items for c in i.categories):
             # A category created since the last refresh: without it, its followers would
             # never hear of this post (alerts are queued once, when a post is new).
@@ -236,6 +267,50 @@ class Poller:
             silent=first,
             enqueued=res.enqueued,
         )
+
+    async def _learn_categories(self, items: Sequence[FeedItem]) -> None:
+        """Without the REST API's categories or a built-in menu, take the feed's <category>
+        names for categories, so that they can be followed at all.
+
+        The feed does not tell categories from tags, so tags become categories too; a
+        learned category gets an id far above WordPress's and the slug WordPress would give
+        its name, so subscriptions carry over once the REST API answers and the real tree
+        replaces the learned one.
+        """
+        if self.fallback or any(c < LEARNED_IDS for c in self.tree.by_id):
+            return
+        names = {t for i in items for t in i.terms if not self.tree.find(t)}
+        if not names:
+            return
+        learned = [
+            Category(wp_id=LEARNED_IDS + zlib.crc32(n.encode()), slug=wp_slug(n), name=n, parent=0)
+            for n in sorted(names)
+        ]
+        taken = set(self.tree.by_slug)
+        learned = [c for c in learned if c.slug and c.slug not in taken]
+        all_cats = [*self.tree.by_id.values(), *learned]
+        self.tree = await self.store.replace_categories(self.site, all_cats)
+        log.info("categories: %d learned from the feed", len(learned))
+
+    def _check_language(self, items: Sequence[PostIn]) -> None:
+        """Refuse a batch that is mostly not in the edition's language.
+
+        A misconfigured cache or proxy can serve one edition's posts at the other's address;
+        stored, they would alert the other edition's followers. A few posts in the other
+        language are normal (the English site publishes some Persian statements), so only a
+        batch where they are the majority is refused.
+        """
+        if len(items) < WRONG_LANGUAGE_BATCH:
+            return
+        ours = sum(
+            guess_language(i.title + " " + i.content[:500], "en") == self.expected for i in items
+        )
+        if 2 * ours < len(items):
+            raise WrongEdition(
+                f"the site answered with {len(items)} posts, {ours} of them in "
+                f"{LANGUAGE_NAMES.get(self.expected, self.expected)}: "
+                "is SITE_URL or SITE_URL_FA pointing at the other edition?"
+            )
 
     async def _rest_page(self, page: int, per_page: int, **params: str | int) -> list[PostIn]:
         return (await self._rest_posts(page, per_page, **params))[0]
@@ -308,6 +383,7 @@ class Poller:
         feed = parse_feed(resp.body, resp.content_type)
         skipped = feed.skipped
         self.language = short_language(feed.language, self.language)
+        await self._learn_categories(feed.items)
         items = [item_to_post(i, self.tree, self.language) for i in feed.items]
         batch = items
         page = 1
@@ -328,6 +404,7 @@ class Poller:
             skipped += parsed.skipped
             if not parsed.items:
                 break
+            await self._learn_categories(parsed.items)
             batch = [item_to_post(i, self.tree, self.language) for i in parsed.items]
             items.extend(batch)
         result = replace(await self._store(items, source="rss", first=first), skipped=skipped)
@@ -439,6 +516,7 @@ class Poller:
                 raise
             feed = parse_feed(resp.body, resp.content_type)
             self.language = short_language(feed.language, self.language)
+            await self._learn_categories(feed.items)
             items = [item_to_post(i, self.tree, self.language) for i in feed.items]
             keys = {i.guid or i.url for i in items}
             if keys <= seen:
@@ -465,6 +543,15 @@ async def with_earlier_failure(fallback: Awaitable[T], earlier: Exception) -> T:
         raise FetchError(f"{exc} (REST API: {earlier})", status=exc.status) from None
     except FeedError as exc:
         raise FeedError(f"{exc} (REST API: {earlier})") from None
+
+
+_SLUG_DROP = re.compile(r"[^\w\s-]|[\u200c\u200d\u200e\u200f]")
+
+
+def wp_slug(name: str) -> str:
+    """The slug WordPress makes of a category name: lower case, spaces as hyphens, joiners
+    and punctuation dropped (Persian letters kept)."""
+    return "-".join(_SLUG_DROP.sub("", name.lower()).split())
 
 
 def _validators(resp: Response) -> dict[str, str | None]:

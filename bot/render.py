@@ -12,7 +12,7 @@ from bot import texts
 from storage import ALL, Category, CategoryTree, Post, SearchPage, Stats, Subscription
 from storage.normalize import HIT_END, HIT_START
 
-Gettext = Callable[[str], str]
+Gettext = texts.Translator
 
 MAX_MESSAGE = 4096
 MAX_TITLE = 400
@@ -20,11 +20,16 @@ MAX_TITLE = 400
 # than WordPress's 55-word excerpt, so it is useful without opening the link.
 EXCERPT_CHARS = 1000
 CHECK, COVERED = "✅ ", "☑️ "
+RLM = "\u200f"  # right-to-left mark
 _NON_WORD = re.compile(r"\W+")
 
 
 def e(text: str) -> str:
     return escape(text, quote=False)
+
+
+def edition_name(key: str, _: Gettext) -> str:
+    return _(texts.EDITION_FA if key == "fa" else texts.EDITION_EN)
 
 
 def hashtag(name: str) -> str:
@@ -44,7 +49,7 @@ def clip(text: str, limit: int) -> str:
 
 
 def post_date(post: Post, _: Gettext) -> str:
-    return post.published.date().isoformat() if post.published else _(texts.UNDATED)
+    return _.date(post.published) if post.published else _(texts.UNDATED)
 
 
 def hashtags(post: Post, tree: CategoryTree) -> str:
@@ -61,14 +66,20 @@ def _summary(post: Post) -> str:
 
 
 def alert(post: Post, tree: CategoryTree, _: Gettext) -> str:
-    """One post as one message: title, date and hashtags, a summary, the link."""
-    head = f"<b>{e(clip(post.title, MAX_TITLE))}</b>\n"
+    """One post as one message: title, date and hashtags, a summary, the link.
+
+    A Persian report's lines each start with a right-to-left mark: Telegram sets a line's
+    direction from its first letter, and a line that opens with a Latin name, a digit or a
+    hashtag would otherwise run left to right, with its punctuation at the wrong end.
+    """
+    rtl = RLM if post.lang == "fa" else ""
+    head = f"{rtl}<b>{e(clip(post.title, MAX_TITLE))}</b>\n"
     meta = " · ".join(x for x in (post_date(post, _), hashtags(post, tree)) if x)
-    link = f'<a href="{escape(post.url, quote=True)}">{e(_(texts.READ_MORE))}</a>'
+    link = f'{rtl}<a href="{escape(post.url, quote=True)}">{e(_(texts.READ_MORE))}</a>'
     budget = MAX_MESSAGE - len(clip(post.title, MAX_TITLE)) - len(meta) - 40
     summary = clip(_summary(post), min(EXCERPT_CHARS, max(budget, 0)))
-    body = f"\n\n{e(summary)}" if summary else ""
-    return f"{head}{e(meta)}{body}\n\n{link}"
+    body = f"\n\n{rtl}{e(summary)}" if summary else ""
+    return f"{head}{rtl}{e(meta)}{body}\n\n{link}"
 
 
 def post_line(post: Post, tree: CategoryTree, _: Gettext) -> str:
@@ -78,10 +89,12 @@ def post_line(post: Post, tree: CategoryTree, _: Gettext) -> str:
     return f"{title}\n{e(meta)}"
 
 
-def latest(posts: Sequence[Post], tree: CategoryTree, heading: str, _: Gettext) -> str:
+def latest(
+    posts: Sequence[Post], tree_of: Callable[[str], CategoryTree], heading: str, _: Gettext
+) -> str:
     if not posts:
         return e(_(texts.LATEST_NONE))
-    lines = [f"<b>{e(heading)}</b>"] + [post_line(p, tree, _) for p in posts]
+    lines = [f"<b>{e(heading)}</b>"] + [post_line(p, tree_of(p.site), _) for p in posts]
     return "\n\n".join(lines)
 
 
@@ -100,7 +113,13 @@ def help_text(_: Gettext) -> str:
                 "    " + e(_(texts.HELP_EXAMPLE)).format(example=f"<code>{e(example)}</code>")
             )
     lines += ["", e(_(texts.HELP_FOOTER))]
-    return "\n".join(lines)
+    return _directed(lines, _)
+
+
+def _directed(lines: list[str], _: Gettext) -> str:
+    """Lines that open with a Latin command still read right to left in a Persian text."""
+    mark = RLM if _.language == "fa" else ""
+    return "\n".join(f"{mark}{line}" if line else line for line in lines)
 
 
 def category_list(tree: CategoryTree, _: Gettext) -> str:
@@ -122,7 +141,7 @@ def names(slugs: Iterable[str], tree: CategoryTree, _: Gettext) -> str:
             out.append(tree.label(tree.by_slug[slug].wp_id))
         else:
             out.append(slug)
-    return ", ".join(out)
+    return _.join(out)
 
 
 def subscriptions(subs: Sequence[Subscription], tree: CategoryTree, _: Gettext) -> str:
@@ -142,32 +161,48 @@ def _mark(cat: Category, tree: CategoryTree, followed: set[str]) -> str:
 
 
 def picker(
-    tree: CategoryTree, followed: set[str], view: int, _: Gettext
+    tree: CategoryTree,
+    followed: set[str],
+    view: int,
+    _: Gettext,
+    edition: str = "en",
+    switch: tuple[str, str] | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The category picker: top-level categories, or one branch (``view`` is its id)."""
+    """The category picker of one edition: top-level categories, or one branch (``view`` is
+    its id); ``switch`` is (edition, label) of a button to the other edition's picker.
+
+    Callback data name categories by (edition, id), never by slug: a Persian slug would not
+    fit Telegram's 64 bytes."""
     rows: list[list[InlineKeyboardButton]] = []
     branch = tree.by_id.get(view)
     if branch is None:
         mark = CHECK if ALL in followed else ""
-        rows.append([InlineKeyboardButton(mark + _(texts.BUTTON_ALL), callback_data="sub:a:0")])
+        rows.append(
+            [InlineKeyboardButton(mark + _(texts.BUTTON_ALL), callback_data=f"sub:a:{edition}:0")]
+        )
         for cat in tree.children(0):
             row = [
                 InlineKeyboardButton(
-                    _mark(cat, tree, followed) + cat.name, callback_data=f"sub:t:{cat.wp_id}:0"
+                    _mark(cat, tree, followed) + cat.name,
+                    callback_data=f"sub:t:{edition}:{cat.wp_id}:0",
                 )
             ]
             if tree.children(cat.wp_id):
                 label = _(texts.BUTTON_OPEN).format(category=cat.name)
-                row.append(InlineKeyboardButton(label, callback_data=f"sub:v:{cat.wp_id}"))
+                row.append(
+                    InlineKeyboardButton(label, callback_data=f"sub:v:{edition}:{cat.wp_id}")
+                )
             rows.append(row)
         text = _(texts.PICKER)
+        if switch is not None:
+            rows.append([InlineKeyboardButton(switch[1], callback_data=f"sub:v:{switch[0]}:0")])
     else:
         target = f":{branch.wp_id}"
         rows.append(
             [
                 InlineKeyboardButton(
                     _mark(branch, tree, followed) + branch.name,
-                    callback_data=f"sub:t:{branch.wp_id}{target}",
+                    callback_data=f"sub:t:{edition}:{branch.wp_id}{target}",
                 )
             ]
         )
@@ -176,12 +211,15 @@ def picker(
             rows.append(
                 [
                     InlineKeyboardButton(
-                        _mark(c, tree, followed) + c.name, callback_data=f"sub:t:{c.wp_id}{target}"
+                        _mark(c, tree, followed) + c.name,
+                        callback_data=f"sub:t:{edition}:{c.wp_id}{target}",
                     )
                     for c in below[i : i + 2]
                 ]
             )
-        rows.append([InlineKeyboardButton(_(texts.BUTTON_BACK), callback_data="sub:v:0")])
+        rows.append(
+            [InlineKeyboardButton(_(texts.BUTTON_BACK), callback_data=f"sub:v:{edition}:0")]
+        )
         text = _(texts.PICKER_BRANCH).format(category=tree.label(branch.wp_id))
     rows.append([InlineKeyboardButton(_(texts.BUTTON_DONE), callback_data="sub:d")])
     return e(text), InlineKeyboardMarkup(rows)
@@ -210,27 +248,46 @@ def forget_keyboard(_: Gettext) -> InlineKeyboardMarkup:
     )
 
 
-def stats(s: Stats, last_poll: dict[str, object] | None, tree: CategoryTree, _: Gettext) -> str:
+def stats(
+    s: Stats,
+    editions: Sequence[tuple[str, Stats, dict[str, object] | None, CategoryTree]],
+    _: Gettext,
+) -> str:
+    """Figures for the admins: chats and deliveries, then each edition's posts, last poll and
+    subscriptions (``editions``: name, the edition's figures, its last poll, its tree)."""
     lines = [
         f"<b>{e(_(texts.STATS_TITLE))}</b>",
-        e(_(texts.STATS_POSTS).format(n=s.posts)),
-        e(_(texts.STATS_CHATS).format(n=s.chats, inactive=s.inactive_chats)),
-        e(_(texts.STATS_DELIVERIES).format(pending=s.pending, failed=s.failed, sent=s.sent)),
+        e(_(texts.STATS_CHATS).format(n=_.number(s.chats), inactive=_.number(s.inactive_chats))),
+        e(
+            _(texts.STATS_DELIVERIES).format(
+                pending=_.number(s.pending), failed=_.number(s.failed), sent=_.number(s.sent)
+            )
+        ),
     ]
-    if last_poll:
-        errors = last_poll.get("errors") or []
-        result = (
-            "failed: " + "; ".join(str(x) for x in errors)  # type: ignore[attr-defined]
-            if errors
-            else f"{last_poll.get('source')}: {last_poll.get('new')} new, "
-            f"{last_poll.get('modified')} modified"
-        )
-        lines.append(e(_(texts.STATS_LAST_POLL).format(when=last_poll.get("at"), result=result)))
-    else:
-        lines.append(e(_(texts.STATS_NEVER)))
-    if s.subscriptions:
-        lines.append(e(_(texts.STATS_SUBS)))
-        lines += [f"• {e(names([slug], tree, _))}: {n}" for slug, n in s.subscriptions.items()]
+    for name, figures, last_poll, tree in editions:
+        lines += [
+            "",
+            f"<b>{e(name)}</b>",
+            e(_(texts.STATS_POSTS).format(n=_.number(figures.posts))),
+        ]
+        if last_poll:
+            errors = last_poll.get("errors") or []
+            result = (
+                "failed: " + "; ".join(str(x) for x in errors)  # type: ignore[attr-defined]
+                if errors
+                else f"{last_poll.get('source')}: {last_poll.get('new')} new, "
+                f"{last_poll.get('modified')} modified"
+            )
+            when = last_poll.get("at")
+            lines.append(e(_(texts.STATS_LAST_POLL).format(when=when, result=result)))
+        else:
+            lines.append(e(_(texts.STATS_NEVER)))
+        if figures.subscriptions:
+            lines.append(e(_(texts.STATS_SUBS)))
+            lines += [
+                f"• {e(names([slug], tree, _))}: {_.number(n)}"
+                for slug, n in figures.subscriptions.items()
+            ]
     return "\n".join(lines)
 
 
@@ -248,18 +305,26 @@ def search_usage(bot_username: str | None, _: Gettext) -> str:
         lines.append(f"<code>{e(example)}</code>: {e(_(what))}")
     if bot_username:
         lines += ["", e(_(texts.INLINE_HINT).format(bot=bot_username))]
-    return "\n".join(lines)
+    return _directed(lines, _)
 
 
-def search_page(page: SearchPage, tree: CategoryTree, query: str, offset: int, _: Gettext) -> str:
+def search_page(
+    page: SearchPage,
+    tree_of: Callable[[str], CategoryTree],
+    query: str,
+    offset: int,
+    _: Gettext,
+) -> str:
+    """A page of results; ``tree_of`` gives the category tree of a post's site."""
     shown = clip(query, 80)
     if not page.hits:
         return e(_(texts.SEARCH_NONE).format(query=shown))
-    first, last = offset + 1, offset + len(page.hits)
+    first, last = _.number(offset + 1), _.number(offset + len(page.hits))
     lines = [f"<b>{e(_(texts.SEARCH_RESULTS).format(first=first, last=last, query=shown))}</b>"]
     for hit in page.hits:
         post = hit.post
-        labels = ", ".join(tree.label(c) for c in post.categories if c in tree.by_id)
+        tree = tree_of(post.site)
+        labels = _.join(tree.label(c) for c in post.categories if c in tree.by_id)
         meta = " · ".join(x for x in (post_date(post, _), labels) if x)
         title = f'<a href="{escape(post.url, quote=True)}">{e(clip(post.title, 200))}</a>'
         body = snippet(hit.snippet) if hit.snippet else e(clip(_summary(post), 200))

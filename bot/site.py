@@ -49,6 +49,14 @@ def describe(exc: httpx.HTTPError) -> str:
     return f"{meaning} ({detail})" if detail else meaning
 
 
+def _same_site(url: httpx.URL, ours: httpx.URL) -> bool:
+    """The same host and port, give or take "www." and http/https (WordPress redirects
+    between those)."""
+    if url.host.removeprefix("www.") != ours.host.removeprefix("www."):
+        return False
+    return url.port == ours.port or url.scheme != ours.scheme
+
+
 class SiteClient:
     """GETs with timeouts, a size cap, gzip and conditional requests."""
 
@@ -61,6 +69,7 @@ class SiteClient:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._base = httpx.URL(self.base_url)
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._client = httpx.AsyncClient(
@@ -109,6 +118,10 @@ class SiteClient:
     ) -> Response:
         path = url[len(self.base_url) :] or "/"
         async with self._client.stream("GET", url, params=params, headers=headers) as resp:
+            if resp.history and not _same_site(resp.url, self._base):
+                # A login wall or a parked domain elsewhere; whatever it serves is not ours.
+                where = resp.url.copy_with(query=None, fragment=None)
+                raise FetchError(f"GET {path}: redirected to another host, {where}")
             if resp.status_code == 304:
                 raise NotModified(path)
             if resp.status_code not in ok:

@@ -14,13 +14,17 @@ import io
 import logging
 import re
 import string
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from bot import calendar
 
 DOMAIN = "hrm-bot"
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -97,13 +101,43 @@ def _translation(language: str, locale_dir: Path) -> gettext.NullTranslations:
     return translation
 
 
-def tr(language: str | None, locale_dir: Path | None = None) -> Callable[[str], str]:
+@dataclass(frozen=True, slots=True)
+class Translator:
+    """A chat's gettext function, ``_("text")``, that also writes numbers and dates as the
+    texts' language does: ``_.number(12345)`` is ``۱۲٬۳۴۵`` and ``_.date(dt)`` is
+    ``۱۰ آذر ۱۴۰۵`` in Persian, ``12345`` and ``2026-12-01`` in English.
+
+    Still a ``Callable[[str], str]``, so code that only translates need not know it.
+    """
+
+    language: str
+    gettext: Callable[[str], str]
+
+    def __call__(self, message: str) -> str:
+        return self.gettext(message)
+
+    def number(self, n: int) -> str:
+        return calendar.localize_number(n, self.language)
+
+    def date(self, when: datetime) -> str:
+        return calendar.format_date(when, self.language)
+
+    def join(self, items: Iterable[str]) -> str:
+        """Names listed in a sentence: ``a, b``; Persian separates them with its own comma."""
+        return ("، " if calendar.is_persian(self.language) else ", ").join(items)
+
+
+def tr(language: str | None, locale_dir: Path | None = None) -> Translator:
     """The gettext function for a language (English when it has no catalog).
 
     Each catalog is read once. ``locale_dir`` is for tests; by default ``LOCALE_DIR``.
     """
     primary = (language or "en").split("-")[0].lower()
-    return _translation(primary, locale_dir or LOCALE_DIR).gettext
+    translation = _translation(primary, locale_dir or LOCALE_DIR)
+    # Numbers and dates follow the texts: a Persian date in an English sentence (no catalog,
+    # or a broken one) would be neither language.
+    found = primary if isinstance(translation, gettext.GNUTranslations) else "en"
+    return Translator(found, translation.gettext)
 
 
 # -- /start and /help ------------------------------------------------------------------------
@@ -135,6 +169,8 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
      "/latest executions"),
     ("search", N_("<words>"), N_("search every report; see the search help below"),
      "/search Evin hunger strike"),
+    ("language", N_("[en | fa]"), N_("the language of this chat: English or Persian"),
+     "/language fa"),
     ("forget", "", N_("delete everything the bot keeps about this chat"), "/forget"),
     ("stats", "", N_("figures for the bot's administrators"), "/stats"),
 )  # fmt: skip
@@ -147,6 +183,7 @@ MENU: tuple[tuple[str, str], ...] = (
     ("latest", N_("The newest reports")),
     ("search", N_("Search every report")),
     ("categories", N_("All categories")),
+    ("language", N_("English or Persian")),
     ("forget", N_("Delete what the bot keeps about this chat")),
     ("help", N_("Every command, with examples")),
 )
@@ -178,7 +215,18 @@ ALL_REPORTS = N_("all reports")
 MYSUBS_NONE = N_("This chat follows nothing yet. Send /subscribe to choose categories.")
 MYSUBS = N_("This chat follows:")
 CATEGORIES = N_("Categories, with the slug to use in commands:")
+EDITION_EN = N_("English edition (iran-hrm.com)")
+EDITION_FA = N_("Persian edition (fa.iran-hrm.com)")
+ALL_REPORTS_OF = N_("all reports of the {edition}")
+BUTTON_EDITION = N_("Switch to the {edition} ›")
+WHICH_EDITION = N_("“{name}” is a category of both editions. Which one should this chat follow?")
+EDITION_PREFIX_HINT = N_("Put fa: or en: before a name to choose the edition: /subscribe fa:all")
 NO_CATEGORIES = N_("The category list is not loaded yet. Try again in a minute.")
+
+# -- language -------------------------------------------------------------------------------
+LANGUAGE_PROMPT = N_("Choose the language this chat's messages are written in.")
+LANGUAGE_SET = N_("This chat's messages will now be in English.")
+LANGUAGE_USAGE = N_("Send /language en for English or /language fa for Persian.")
 
 # -- posts ------------------------------------------------------------------------------------
 LATEST = N_("The newest reports:")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from telegram import Chat, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -15,17 +14,33 @@ from bot.render import MAX_MESSAGE, e
 
 log = logging.getLogger(__name__)
 
-Gettext = Callable[[str], str]
+Gettext = texts.Translator
 MANAGERS = (ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR)
 
 
-def language(update: Update) -> str | None:
+def detect(code: str | None) -> str:
+    """A chat's first language: Persian for a Telegram app set to Persian (fa, fa-IR, FA),
+    English for everything else."""
+    return "fa" if code and code.replace("_", "-").split("-")[0].strip().lower() == "fa" else "en"
+
+
+def user_language(update: Update) -> str:
+    """The language of the user's Telegram app, as one of ours."""
     user = update.effective_user
-    return user.language_code if user else None
+    return detect(user.language_code if user else None)
 
 
-def gettext(update: Update) -> Gettext:
-    return texts.tr(language(update))
+async def language(update: Update, context: BotContext) -> str:
+    """The chat's language: the one stored (chosen with /language, or guessed when the chat
+    was first stored), else the user's app language."""
+    chat = update.effective_chat
+    stored = await context.store.chat_language(chat.id) if chat is not None else None
+    # detect() also folds what older versions stored (the raw language code, "fa-IR").
+    return detect(stored) if stored else user_language(update)
+
+
+async def gettext(update: Update, context: BotContext) -> Gettext:
+    return texts.tr(await language(update, context))
 
 
 def chunks(text: str, limit: int = MAX_MESSAGE) -> list[str]:
@@ -84,7 +99,7 @@ async def refuse_non_admin(update: Update, context: BotContext) -> bool:
     """Reply with a refusal and return True when the sender may not change this chat."""
     if await can_manage(update, context):
         return False
-    _ = gettext(update)
+    _ = await gettext(update, context)
     if update.callback_query is not None:
         await update.callback_query.answer(_(texts.GROUP_ADMINS_ONLY), show_alert=True)
     else:
@@ -92,10 +107,9 @@ async def refuse_non_admin(update: Update, context: BotContext) -> bool:
     return True
 
 
-def chat_language(update: Update) -> str | None:
-    """The language alerts to this chat are written in: the user's, in a private chat."""
-    chat = update.effective_chat
-    return language(update) if chat is not None and chat.type == ChatType.PRIVATE else None
+def chat_language(update: Update) -> str:
+    """The first guess of a new chat's language (a stored choice is never overwritten)."""
+    return user_language(update)
 
 
 def chat_type(chat: Chat) -> str:

@@ -10,7 +10,7 @@ from telegram.error import TelegramError
 
 from bot import render, texts
 from bot.context import BotContext
-from handlers.common import gettext
+from handlers.common import user_language
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,8 @@ async def on_error(update: object, context: BotContext) -> None:
         log.error("error while handling an %s: %s\n%s", kind, error.__class__.__name__, where)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
-    _ = gettext(update)
+    # No store read: the store may be what failed.
+    _ = texts.tr(user_language(update))
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(_(texts.SOMETHING_WRONG), show_alert=True)

@@ -18,12 +18,12 @@ async def too_long(update: Update, context: BotContext) -> None:
     message = update.effective_message
     text = message.text if message is not None else None
     if text and text.startswith("/") and len(text) > MAX_COMMAND_CHARS:
-        await reply(update, context, render.e(gettext(update)(texts.TOO_LONG)))
+        await reply(update, context, render.e((await gettext(update, context))(texts.TOO_LONG)))
         raise ApplicationHandlerStop
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
-    await reply(update, context, render.e(gettext(update)(texts.UNKNOWN_COMMAND)))
+    await reply(update, context, render.e((await gettext(update, context))(texts.UNKNOWN_COMMAND)))
 
 
 async def not_understood(update: Update, context: BotContext) -> None:
@@ -33,11 +33,11 @@ async def not_understood(update: Update, context: BotContext) -> None:
     if chat is None or message is None or chat.type != ChatType.PRIVATE:
         return
     text = texts.PLAIN_TEXT if message.text else texts.NOT_TEXT
-    await reply(update, context, render.e(gettext(update)(text)))
+    await reply(update, context, render.e((await gettext(update, context))(text)))
 
 
 async def stale_callback(update: Update, context: BotContext) -> None:
     """Callback data no handler claims: forged, or from an older version of the bot."""
     query = update.callback_query
     if query is not None:
-        await query.answer(gettext(update)(texts.STALE_BUTTON), show_alert=True)
+        await query.answer((await gettext(update, context))(texts.STALE_BUTTON), show_alert=True)

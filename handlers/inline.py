@@ -27,7 +27,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
     iq = update.inline_query
     if iq is None:
         return
-    _ = gettext(update)
+    _ = await gettext(update, context)
     offset = int(iq.offset) if iq.offset.isdigit() and len(iq.offset) <= 4 else 0
     offset = min(offset, MAX_OFFSET)
     if context.services.inline_limit.check(iq.from_user.id):
@@ -41,9 +41,9 @@ async def inline_query(update: Update, context: BotContext) -> None:
     except InvalidQueryError:
         await iq.answer([], cache_time=CACHE_SECONDS, button=_button(_(texts.INLINE_REFUSED)))
         return
-    tree = context.tree
+    services = context.services
     page = await context.store.search(
-        context.services.site_key, query, tree, limit=PER_PAGE, offset=offset, snippets=False
+        services.trees(query.edition), query, limit=PER_PAGE, offset=offset, snippets=False
     )
     results = [
         InlineQueryResultArticle(
@@ -52,7 +52,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
             description=render.inline_description(hit.post, _),
             url=hit.post.url,
             input_message_content=InputTextMessageContent(
-                render.alert(hit.post, tree, _),
+                render.alert(hit.post, services.tree_of(hit.post.site), _),
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             ),

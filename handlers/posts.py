@@ -6,28 +6,36 @@ from telegram import Update
 
 from bot import render, texts
 from bot.context import BotContext
-from handlers.common import gettext, reply
-from handlers.subscriptions import Unresolved, resolve
+from handlers.common import gettext, language, reply
+from handlers.subscriptions import BothEditions, Choice, Unresolved, resolve
 from storage import ALL
 
 LATEST_COUNT = 5
 
 
 async def latest(update: Update, context: BotContext) -> None:
-    _ = gettext(update)
-    tree = context.tree
+    _ = await gettext(update, context)
+    services = context.services
+    sites = services.trees()
     category = None
     heading = _(texts.LATEST)
     if context.args:
         try:
-            slugs = [s for s in resolve(context.args, tree, _) if s != ALL]
+            choices = [c for c in resolve(context.args, services, _) if c.slug != ALL]
         except Unresolved as exc:
             await reply(update, context, exc.text)
             return
-        if slugs:
-            category = slugs[0]
-            heading = _(texts.LATEST_IN).format(category=render.names([category], tree, _))
-    posts = await context.store.latest(
-        context.services.site_key, tree, category=category, limit=LATEST_COUNT
-    )
-    await reply(update, context, render.latest(posts, tree, heading, _))
+        except BothEditions as exc:
+            # A name of both editions: the one in the chat's language.
+            lang = await language(update, context)
+            f, c = next(((f, c) for f, c in exc.found if f.edition.language == lang), exc.found[0])
+            choices = [Choice(f.edition.key, c.slug)]
+        if choices:
+            chosen = choices[0]
+            one = services.edition(chosen.edition)
+            if one is not None:
+                category = chosen.slug
+                sites = {one.site: one.tree}
+                heading = _(texts.LATEST_IN).format(category=render.names([category], one.tree, _))
+    posts = await context.store.latest(sites, category=category, limit=LATEST_COUNT)
+    await reply(update, context, render.latest(posts, services.tree_of, heading, _))

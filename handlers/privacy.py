@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 async def forget(update: Update, context: BotContext) -> None:
     if await refuse_non_admin(update, context):
         return
-    _ = gettext(update)
+    _ = await gettext(update, context)
     await reply(update, context, render.e(_(texts.FORGET_CONFIRM)), render.forget_keyboard(_))
 
 
@@ -25,7 +25,7 @@ async def forget_callback(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if query is None:
         return
-    _ = gettext(update)
+    _ = await gettext(update, context)
     if chat is None or query.message is None or query.data not in ("forget:yes", "forget:no"):
         await query.answer(_(texts.STALE_BUTTON), show_alert=True)
         return

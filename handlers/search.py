@@ -29,7 +29,7 @@ def query_text(update: Update) -> str:
 
 def refusal(exc: InvalidQueryError, context: BotContext, _: Gettext) -> str:
     if exc.reason == "too_long":
-        return render.e(_(texts.SEARCH_TOO_LONG).format(limit=exc.limit))
+        return render.e(_(texts.SEARCH_TOO_LONG).format(limit=_.number(exc.limit)))
     usage = render.search_usage(context.bot.username, _)
     if exc.reason == "no_terms":
         return f"{render.e(_(texts.SEARCH_NO_TERMS))}\n\n{usage}"
@@ -37,14 +37,18 @@ def refusal(exc: InvalidQueryError, context: BotContext, _: Gettext) -> str:
 
 
 def category_problem(query: SearchQuery, context: BotContext, _: Gettext) -> str | None:
-    if query.category is not None and len(context.tree.find(query.category)) != 1:
-        name = render.clip(query.category, 60)
-        return render.e(_(texts.SEARCH_UNKNOWN_CATEGORY).format(name=name))
-    return None
+    """A category filter must name one category in some edition searched."""
+    if query.category is None:
+        return None
+    trees = context.services.trees(query.edition).values()
+    if any(len(tree.find(query.category)) == 1 for tree in trees):
+        return None
+    name = render.clip(query.category, 60)
+    return render.e(_(texts.SEARCH_UNKNOWN_CATEGORY).format(name=name))
 
 
 async def search(update: Update, context: BotContext) -> None:
-    _ = gettext(update)
+    _ = await gettext(update, context)
     user = update.effective_user
     text = query_text(update)
     if not text.strip():
@@ -55,7 +59,9 @@ async def search(update: Update, context: BotContext) -> None:
         if wait:
             seconds = math.ceil(wait)
             await reply(
-                update, context, render.e(_(texts.SEARCH_SLOW_DOWN).format(seconds=seconds))
+                update,
+                context,
+                render.e(_(texts.SEARCH_SLOW_DOWN).format(seconds=_.number(seconds))),
             )
             return
     try:
@@ -79,10 +85,10 @@ async def _page(
     context: BotContext, query: SearchQuery, text: str, key: str, offset: int, _: Gettext
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     page = await context.store.search(
-        context.services.site_key, query, context.tree, limit=PER_PAGE, offset=offset
+        context.services.trees(query.edition), query, limit=PER_PAGE, offset=offset
     )
     more = page.more and offset + PER_PAGE <= MAX_OFFSET
-    body = render.search_page(page, context.tree, text, offset, _)
+    body = render.search_page(page, context.services.tree_of, text, offset, _)
     return body, render.search_keyboard(key, offset, more, PER_PAGE, _)
 
 
@@ -90,7 +96,7 @@ async def page_callback(update: Update, context: BotContext) -> None:
     query = update.callback_query
     if query is None:
         return
-    _ = gettext(update)
+    _ = await gettext(update, context)
     m = CALLBACK.match(query.data or "")
     text = context.services.search_keys.get(m[1]) if m else None
     if m is None or text is None or query.message is None:
@@ -101,7 +107,9 @@ async def page_callback(update: Update, context: BotContext) -> None:
     wait = context.services.search_limit.check(user.id) if user is not None else 0.0
     if wait:
         seconds = math.ceil(wait)
-        await query.answer(_(texts.SEARCH_SLOW_DOWN).format(seconds=seconds), show_alert=True)
+        await query.answer(
+            _(texts.SEARCH_SLOW_DOWN).format(seconds=_.number(seconds)), show_alert=True
+        )
         return
     body, markup = await _page(context, parse_query(text), text, m[1], offset, _)
     try:

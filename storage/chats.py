@@ -22,13 +22,33 @@ class Subscription:
 async def ensure_chat(
     db: aiosqlite.Connection, chat_id: int, chat_type: str, language: str | None, now: datetime
 ) -> None:
-    """Create the chat, or wake it up: writing to the bot again undoes a block."""
+    """Create the chat, or wake it up: writing to the bot again undoes a block.
+
+    ``language`` is a first guess, kept only when the chat has none: a language chosen with
+    /language stays.
+    """
     await db.execute(
         "INSERT INTO chats (chat_id, type, language, active, created_at) VALUES (?, ?, ?, 1, ?) "
         "ON CONFLICT (chat_id) DO UPDATE SET type = excluded.type, active = 1, "
-        "language = coalesce(excluded.language, chats.language)",
+        "language = coalesce(chats.language, excluded.language)",
         (chat_id, chat_type, language, to_text(now)),
     )
+
+
+async def set_language(
+    db: aiosqlite.Connection, chat_id: int, chat_type: str, language: str, now: datetime
+) -> None:
+    await db.execute(
+        "INSERT INTO chats (chat_id, type, language, active, created_at) VALUES (?, ?, ?, 1, ?) "
+        "ON CONFLICT (chat_id) DO UPDATE SET type = excluded.type, language = excluded.language",
+        (chat_id, chat_type, language, to_text(now)),
+    )
+
+
+async def language(db: aiosqlite.Connection, chat_id: int) -> str | None:
+    async with db.execute("SELECT language FROM chats WHERE chat_id = ?", (chat_id,)) as cur:
+        row = await cur.fetchone()
+    return str(row[0]) if row is not None and row[0] else None
 
 
 async def subscriptions(db: aiosqlite.Connection, chat_id: int) -> list[Subscription]:

@@ -12,6 +12,8 @@ from pathlib import Path
 import aiosqlite
 
 from storage.errors import ArchiveMissing, StoreError
+from storage.normalize import normalize
+from storage.posts import category_token
 
 # Each step is one SQL script, run in one transaction with the version bump.
 UPDATE_FROM_0_TO_1 = """
@@ -122,12 +124,53 @@ UPDATE_FROM_0_TO_1 = """
             WHERE status = 'pending' AND not_before IS NOT NULL;
 """
 
-MIGRATIONS: list[str] = [UPDATE_FROM_0_TO_1]
+# The search index is rebuilt from the posts, converting the archive in place: Persian
+# affixes are now joined to their word whatever separates them, the forms of heh fold
+# together, and a category token names its site, since two sites' WordPress ids collide.
+# It reads as upsert_posts writes (storage.posts._fts_row): a post's categories and their
+# ancestors in its site's tree, the tags after the body. hrm_normalize and
+# hrm_category_token are the program's own functions, registered by connect().
+UPDATE_FROM_1_TO_2 = """
+        DELETE FROM posts_fts;
+        WITH RECURSIVE up (post_id, site, category) AS (
+            SELECT pc.post_id, p.site, pc.category
+            FROM post_categories pc JOIN posts p ON p.id = pc.post_id
+            UNION
+            SELECT up.post_id, up.site, parent.wp_id
+            FROM up
+            JOIN categories c ON c.site = up.site AND c.wp_id = up.category
+            JOIN categories parent ON parent.site = c.site AND parent.wp_id = c.parent
+        ),
+        cats (post_id, tokens) AS (
+            SELECT post_id, group_concat(hrm_category_token(site, category), ' ')
+            FROM up GROUP BY post_id
+        ),
+        tags (post_id, names) AS (
+            SELECT post_id, group_concat(name, ' · ') FROM post_tags GROUP BY post_id
+        )
+        INSERT INTO posts_fts (rowid, title, body, cats)
+        SELECT p.rank_key,
+               hrm_normalize(p.title),
+               hrm_normalize(
+                   CASE WHEN p.content != '' THEN p.content ELSE p.excerpt END
+                   || coalesce(char(10) || tags.names, '')
+               ),
+               coalesce(cats.tokens, '')
+        FROM posts p
+        LEFT JOIN cats ON cats.post_id = p.id
+        LEFT JOIN tags ON tags.post_id = p.id
+        ORDER BY p.rank_key;
+"""
+
+MIGRATIONS: list[str] = [UPDATE_FROM_0_TO_1, UPDATE_FROM_1_TO_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
 async def connect(path: Path, *, create: bool = True) -> aiosqlite.Connection:
     """Open (creating parents and schema as needed) and migrate the database at ``path``."""
+    if await asyncio.to_thread(path.is_dir):
+        # SQLite would fail on it too, but leave aiosqlite's thread to die noisily later.
+        raise StoreError(f"cannot open database {path}: it is a folder, not a file")
     if not create and not await asyncio.to_thread(path.is_file):
         raise ArchiveMissing(path)
     make_folder(path)
@@ -143,6 +186,9 @@ async def connect(path: Path, *, create: bool = True) -> aiosqlite.Connection:
         await db.execute("PRAGMA foreign_keys = ON")
         # What /forget deletes is overwritten, not left in free pages of the file.
         await db.execute("PRAGMA secure_delete = ON")
+        # Migrations that rebuild the search index fold text as the program does.
+        await db.create_function("hrm_normalize", 1, normalize, deterministic=True)
+        await db.create_function("hrm_category_token", 2, category_token, deterministic=True)
         await migrate(db)
     except sqlite3.Error as exc:
         await db.close()

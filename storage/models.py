@@ -71,7 +71,7 @@ class UpsertResult:
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     post: Post
-    snippet: str  # plain text; matches wrapped in normalize.HIT_START / HIT_END
+    snippet: str  # the text as written; matches wrapped in normalize.HIT_START / HIT_END
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,11 +89,16 @@ class Term:
 
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
-    """A parsed user query; see storage.query.parse_query."""
+    """A parsed user query; see storage.query.parse_query.
+
+    ``edition`` ("en" or "fa") is for the caller, which knows the editions' sites and passes
+    only the chosen ones to Store.search; the store does not read it.
+    """
 
     terms: tuple[Term, ...] = ()
     excluded: tuple[Term, ...] = ()
     category: str | None = None
+    edition: str | None = None
     since: datetime | None = None
     until: datetime | None = None  # exclusive
     ignored: tuple[str, ...] = field(default=())  # filters we could not read, for a hint

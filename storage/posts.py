@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -195,7 +196,7 @@ async def upsert(
                     key,
                 )
             )
-            fts_rows.append(_fts_row(key, item, tree))
+            fts_rows.append(_fts_row(site, key, item, tree))
             new.append(post_id)
             new_categories[post_id] = set(item.categories)
             existing.add(_Stored(post_id, item.wp_id, item.guid, item.url))
@@ -224,7 +225,7 @@ async def upsert(
                 )
                 # The index holds the categories as tokens and the tags as text.
                 fts_deletes.append((row.rank_key,))
-                fts_rows.append(_fts_row(row.rank_key, item, tree))
+                fts_rows.append(_fts_row(site, row.rank_key, item, tree))
             else:
                 first = from_text(row.first_seen) or now
                 key = rank_key(item.published, first, post_id)
@@ -251,7 +252,7 @@ async def upsert(
                 # When RSS's vaguer categories are not taken, the index keeps the stored ones.
                 indexed = replace(item, categories=tuple(row.categories)) if downgrade else item
                 fts_deletes.append((row.rank_key,))
-                fts_rows.append(_fts_row(key, indexed, tree))
+                fts_rows.append(_fts_row(site, key, indexed, tree))
                 modified.append(post_id)
             if downgrade:
                 # RSS names are vaguer than the REST ids stored before: keep those.
@@ -314,19 +315,30 @@ async def _enqueue(
     return total
 
 
-def category_token(wp_id: int) -> str:
-    return f"c{wp_id}"
+@functools.lru_cache(maxsize=64)
+def _site_tag(site: str) -> str:
+    return hashlib.blake2b(site.encode(), digest_size=4).hexdigest()
 
 
-def _fts_row(key: int, item: PostIn, tree: CategoryTree) -> tuple[int, str, str, str]:
+def category_token(site: str, wp_id: int) -> str:
+    """The index token of a site's category: two sites' WordPress ids collide, so the token
+    names the site too (by a hash of its key: a token is letters and digits only)."""
+    return f"c{wp_id}s{_site_tag(site)}"
+
+
+def indexed_body(content: str, excerpt: str, tags: Sequence[str]) -> str:
+    """The body as indexed, unfolded: what snippets are cut from."""
     # Tags name places and people as the site spells them (Qezel Hesar where the text says
     # Ghezel Hesar), so they are searchable with the text.
-    body = item.content or item.excerpt
-    if item.tags:
-        body = f"{body}\n{' · '.join(item.tags)}"
-    cats = {category_token(c) for c in item.categories}
-    cats |= {category_token(a.wp_id) for a in tree.ancestors_of(item.categories)}
-    return key, normalize(item.title), normalize(body), " ".join(sorted(cats))
+    body = content or excerpt
+    return f"{body}\n{' · '.join(tags)}" if tags else body
+
+
+def _fts_row(site: str, key: int, item: PostIn, tree: CategoryTree) -> tuple[int, str, str, str]:
+    body = indexed_body(item.content, item.excerpt, item.tags)
+    ids = set(item.categories) | {a.wp_id for a in tree.ancestors_of(item.categories)}
+    cats = " ".join(sorted(category_token(site, c) for c in ids))
+    return key, normalize(item.title), normalize(body), cats
 
 
 async def get_posts(db: aiosqlite.Connection, ids: Sequence[int]) -> list[Post]:

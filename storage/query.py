@@ -1,14 +1,17 @@
 """The search query language, parsed by our own code into FTS5 expressions.
 
 Users type words, "quoted phrases", ``-word`` to exclude, ``word*`` for a prefix, and the
-filters ``category:SLUG``, ``since:YYYY-MM`` and ``until:YYYY-MM``. Every piece of text ends
-up inside an FTS5 string literal, so nothing a user types is FTS5 syntax.
+filters ``category:SLUG``, ``edition:en|fa``, ``since:DATE`` and ``until:DATE``. Every piece
+of text ends up inside an FTS5 string literal, so nothing a user types is FTS5 syntax.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import jdatetime  # type: ignore[import-untyped, unused-ignore]
 
 from storage.errors import InvalidQueryError
 from storage.models import SearchQuery, Term
@@ -19,11 +22,17 @@ MAX_TERMS = 16
 # Shorter prefixes match so many words that merging their index entries costs hundreds of
 # milliseconds on a large archive; "ex*" is searched as the word "ex".
 MIN_PREFIX_CHARS = 3
+EDITIONS = ("en", "fa")
 
 _TOKEN = re.compile(r'(-?)"([^"]*)"?|(\S+)')
-_FILTER = re.compile(r"^(category|cat|since|until):(.+)$", re.IGNORECASE)
+_FILTER = re.compile(r"^(category|cat|edition|since|until):(.+)$", re.IGNORECASE)
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
-_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?$")
+_DATE = re.compile(r"^(\d{4})(?:[-/](\d{1,2}))?(?:[-/](\d{1,2}))?$")
+# Gregorian years from here on; a year below is Solar Hijri (1403 is 2024-25).
+_FIRST_GREGORIAN_YEAR = 1700
+# Outside these, a year is more likely a number to search for than a date.
+_GREGORIAN_YEARS = range(1970, 2101)
+_SOLAR_HIJRI_YEARS = range(1348, 1480)  # 1969-2101
 
 
 def _has_token_chars(text: str) -> bool:
@@ -31,31 +40,98 @@ def _has_token_chars(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
 
 
+def _solar_hijri(year: int, month: int, day: int) -> date:
+    # jdatetime checks the month and the day (30 Esfand only in leap years): ValueError.
+    gregorian: date = jdatetime.date(year, month, day).togregorian()
+    return gregorian
+
+
 def _parse_date(text: str, *, end: bool) -> datetime | None:
+    """A date filter's bound: the start of the day, month or year named, or for ``end`` the
+    start of the next one (exclusive), at midnight UTC.
+
+    Solar Hijri dates are bounded at midnight UTC too, not Tehran's (UTC+3:30): then
+    ``since:1403-01-01`` and ``since:2024-03-20``, the same day, give the same results, and a
+    report's day is the one its UTC time falls on whichever calendar names it. A report
+    published in Tehran before 03:30 counts on the day before.
+    """
     m = _DATE.match(normalize(text))
     if not m:
         return None
-    year, month, day = int(m[1]), m[2], m[3]
-    if not 1970 <= year <= 2100:
-        return None  # e.g. a Solar Hijri year: better searched as text than misread
+    year, month, day = int(m[1]), int(m[2] or 1), int(m[3] or 1)
+    if year < _FIRST_GREGORIAN_YEAR:
+        if year not in _SOLAR_HIJRI_YEARS:
+            return None
+        try:
+            start = _solar_hijri(year, month, day)
+            if end and m[3]:
+                start += timedelta(days=1)
+            elif end and m[2]:
+                start = _solar_hijri(year + month // 12, month % 12 + 1, 1)
+            elif end:
+                start = _solar_hijri(year + 1, 1, 1)
+        except ValueError:
+            return None
+        return datetime(start.year, start.month, start.day, tzinfo=UTC)
+    if year not in _GREGORIAN_YEARS:
+        return None
     try:
-        start = datetime(year, int(month or 1), int(day or 1), tzinfo=UTC)
+        first = datetime(year, month, day, tzinfo=UTC)
     except ValueError:
         return None
     if not end:
-        return start
+        return first
     # ``until`` names a period; the bound is the start of the next one, exclusive.
-    if day:
-        return start + timedelta(days=1)
-    if month:
-        if start.month == 12:
-            return start.replace(year=year + 1, month=1)
-        return start.replace(month=start.month + 1)
-    return start.replace(year=year + 1)
+    if m[3]:
+        return first + timedelta(days=1)
+    if m[2]:
+        if first.month == 12:
+            return first.replace(year=year + 1, month=1)
+        return first.replace(month=first.month + 1)
+    return first.replace(year=year + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Word:
+    text: str  # as typed, without a leading "-" and with any "*"
+    negate: bool
+
+    @property
+    def star(self) -> bool:
+        return self.text.endswith("*")
+
+    @property
+    def stem(self) -> str:
+        return self.text.rstrip("*")
+
+
+def _word(raw: str) -> _Word:
+    if raw.startswith("-") and len(raw) > 1:
+        return _Word(raw[1:], True)
+    return _Word(raw, False)
+
+
+def _joins(left: _Word, right: _Word) -> bool:
+    """Whether normalize() glues the two words into one, as it would in the text: «زندان ها»
+    typed as two words is the one word زندانها in the index."""
+    if left.star or right.negate or not left.text or not right.stem:
+        return False
+    apart = len(normalize(left.text).split()) + len(normalize(right.stem).split())
+    return len(normalize(f"{left.text} {right.stem}").split()) < apart
+
+
+def _term(word: _Word) -> Term:
+    if word.star:
+        stem = normalize(word.stem)
+        # Counted once folded: tatweel, vowel marks and ZWNJs are no letters.
+        if sum(ch.isalnum() for ch in stem) >= MIN_PREFIX_CHARS:
+            return Term(stem, prefix=True)
+    return Term(normalize(word.text))
 
 
 def parse_query(text: str) -> SearchQuery:
-    """Read a user's query; raise InvalidQueryError only for an empty or over-long one."""
+    """Read a user's query; raise InvalidQueryError only for an empty or over-long one, or
+    one with nothing to search for (only punctuation, or only excluded words)."""
     if len(text) > MAX_QUERY_CHARS:
         raise InvalidQueryError("too_long", MAX_QUERY_CHARS)
     # SQLite reads strings up to a NUL, and no control character is worth searching for.
@@ -65,51 +141,68 @@ def parse_query(text: str) -> SearchQuery:
     terms: list[Term] = []
     excluded: list[Term] = []
     category: str | None = None
+    edition: str | None = None
     since: datetime | None = None
     until: datetime | None = None
     ignored: list[str] = []
+
+    def add(term: Term, negate: bool) -> None:
+        if _has_token_chars(term.text) and len(terms) + len(excluded) < MAX_TERMS:
+            (excluded if negate else terms).append(term)
+
+    words: list[_Word] = []  # plain words in a row, glued where their affixes join
+
+    def flush() -> None:
+        for w in words:
+            add(_term(w), w.negate)
+        words.clear()
+
     for m in _TOKEN.finditer(text):
-        negate, phrase, word = m[1], m[2], m[3]
+        negate, phrase, raw = m[1], m[2], m[3]
         if phrase is not None:
-            term = Term(" ".join(normalize(phrase).split()), phrase=True)
-            target = excluded if negate else terms
-        else:
-            assert word is not None
-            f = _FILTER.match(word)
-            if f:
-                key, value = f[1].lower(), f[2]
-                if key in ("category", "cat"):
-                    category = value.strip().lower()
+            flush()
+            add(Term(" ".join(normalize(phrase).split()), phrase=True), bool(negate))
+            continue
+        assert raw is not None
+        f = _FILTER.match(raw)
+        if f:
+            flush()
+            key, value = f[1].lower(), f[2]
+            if key in ("category", "cat"):
+                category = value.strip().lower()
+                continue
+            if key == "edition":
+                if value.lower() in EDITIONS:
+                    edition = value.lower()
                     continue
+                ignored.append(raw)
+            else:
                 bound = _parse_date(value, end=key == "until")
                 if bound is None:
-                    ignored.append(word)
+                    ignored.append(raw)
                 elif key == "since":
                     since = bound
+                    continue
                 else:
                     until = bound
-                if bound is not None:
                     continue
-            target = terms
-            if word.startswith("-") and len(word) > 1:
-                word = word[1:]
-                target = excluded
-            prefix = False
-            if word.endswith("*"):
-                stem = word.rstrip("*")
-                prefix = sum(ch.isalnum() for ch in stem) >= MIN_PREFIX_CHARS
-                word = stem if prefix else word
-            term = Term(normalize(word), prefix=prefix)
-        if _has_token_chars(term.text) and len(terms) + len(excluded) < MAX_TERMS:
-            target.append(term)
+        word = _word(raw)
+        if not normalize(word.text):
+            continue  # only ZWNJs or vowel marks: a space, as in the text
+        if words and _joins(words[-1], word):
+            words[-1] = _Word(f"{words[-1].text} {word.text}", words[-1].negate)
+        else:
+            words.append(word)
+    flush()
     if not terms and excluded:
         raise InvalidQueryError("no_terms")
-    if not terms and category is None and since is None and until is None:
+    if not terms and category is None and edition is None and since is None and until is None:
         raise InvalidQueryError("no_terms")
     return SearchQuery(
         terms=tuple(dict.fromkeys(terms)),
         excluded=tuple(dict.fromkeys(excluded)),
         category=category,
+        edition=edition,
         since=since,
         until=until,
         ignored=tuple(ignored),

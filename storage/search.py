@@ -1,50 +1,74 @@
-"""Full-text search over posts with FTS5.
+"""Full-text search over posts with FTS5, on one site or several.
 
 Ranking: for words, bm25 with the title weighted ten times the body, over the newest
 CANDIDATES matches (FTS5 walks its rowids, which follow publication time, backwards and
 stops there), scaled down gently with age; so a common word costs about what a rare one
 does. Phrases and prefixes, whose bm25 would have to check every matching document, and
 filters alone list the newest matches first. Category filters are tokens in the index
-(each post carries its categories and their ancestors), so they narrow the MATCH itself.
+(each post carries its categories and their ancestors, named with the post's site), so they
+narrow the MATCH itself. Several sites are searched in one query, their posts ordered and
+paged together, since rowids order every site's posts on one time line.
+
+Snippets are cut in Python from the text as written (the index holds it folded), so they
+keep the ZWNJs, the Arabic letters and the digits of the report.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import aiosqlite
 
 from storage.categories import CategoryTree
-from storage.models import SearchHit, SearchPage, SearchQuery
-from storage.normalize import HIT_END, HIT_START
-from storage.posts import category_token, get_posts, rank_bound, to_text
+from storage.models import Post, SearchHit, SearchPage, SearchQuery
+from storage.normalize import HIT_END, HIT_START, Finder, as_written, finder
+from storage.posts import category_token, get_posts, indexed_body, rank_bound, to_text
 from storage.query import to_fts
 
 CANDIDATES = 500
 TITLE_WEIGHT = 10.0
-SNIPPET_TOKENS = 24
+# About the 24 words FTS5's snippet() gave, and the text kept before the first match.
+SNIPPET_CHARS = 160
+SNIPPET_LEAD = 40
+ELLIPSIS = "…"
 # A report a year old needs a bm25 score twice as strong to rank with one from today.
 AGE_HALVING_SECONDS = 365 * 24 * 3600.0
 TEXT_COLUMNS = "{title body}"
 
 
-def _category(query: SearchQuery, tree: CategoryTree | None) -> str | bool | None:
-    """The index token for the query's category; None without one, False if it is unknown."""
+def _category_tokens(
+    query: SearchQuery, sites: Mapping[str, CategoryTree] | None
+) -> dict[str, str] | None:
+    """For a category filter, the sites where it names one category, with that category's
+    index token; None without a filter. Every site has its own tree: the slug or name is
+    looked up in each, never an id carried over from another site."""
     if query.category is None:
         return None
-    found = tree.find(query.category) if tree is not None else []
-    if len(found) != 1:
-        return False
-    return category_token(found[0].wp_id)
+    tokens: dict[str, str] = {}
+    for site, tree in (sites or {}).items():
+        found = tree.find(query.category)
+        if len(found) == 1:
+            tokens[site] = category_token(site, found[0].wp_id)
+    return tokens
 
 
-def _post_filters(site: str | None, query: SearchQuery) -> tuple[str, list[object]]:
-    """Conditions on ``p`` (posts): the site, and dates exactly."""
+def _post_filters(
+    sites: Sequence[str] | None, query: SearchQuery, *, seek: bool = False
+) -> tuple[str, list[object]]:
+    """Conditions on ``p`` (posts): the sites, and dates exactly. With ``seek``, one site is
+    a lookup in the (site, rank_key) index; several are checked on rows read in rank_key
+    order instead, which SQLite could not take from that index without sorting them all."""
     where: list[str] = []
     args: list[object] = []
-    if site is not None:
-        where.append("p.site = ?")
-        args.append(site)
+    if sites is not None:
+        if len(sites) == 1:
+            where.append("p.site = ?")
+        else:
+            column = "+p.site" if seek else "p.site"
+            where.append(f"{column} IN ({','.join('?' * len(sites))})")
+        args.extend(sites)
     if query.since is not None:
         where.append("p.published >= ?")
         args.append(to_text(query.since))
@@ -69,26 +93,28 @@ def _rank_range(query: SearchQuery, column: str) -> tuple[str, list[object]]:
 
 async def search(
     db: aiosqlite.Connection,
-    site: str | None,
+    sites: Mapping[str, CategoryTree] | None,
     query: SearchQuery,
-    tree: CategoryTree | None,
     *,
     limit: int,
     offset: int = 0,
     now: datetime,
     snippets: bool = True,
 ) -> SearchPage:
-    category = _category(query, tree)
-    if category is False:
+    """Search ``sites`` (each with its category tree; None: every site, and then a category
+    filter matches nothing, having no tree to be read in)."""
+    tokens = _category_tokens(query, sites)
+    keys = list(tokens) if tokens is not None else (None if sites is None else list(sites))
+    if keys is not None and not keys:
         return SearchPage((), False)
     words = to_fts(query)
-    if words is None and category is None:
-        return await _latest(db, site, query, limit=limit, offset=offset)
+    if words is None and not tokens:
+        return await _latest(db, keys, query, limit=limit, offset=offset)
     parts = [f"{TEXT_COLUMNS} : ({words})"] if words else []
-    if category:
-        parts.append(f'cats : "{category}"')
+    if tokens:
+        parts.append("cats : (" + " OR ".join(f'"{t}"' for t in tokens.values()) + ")")
     match = " AND ".join(parts)
-    cond, args = _post_filters(site, query)
+    cond, args = _post_filters(keys, query)
     ranges, range_args = _rank_range(query, "f.rowid")
     ranked = bool(words) and not any(t.phrase or t.prefix for t in query.terms)
     if ranked:
@@ -101,58 +127,100 @@ async def search(
                 ORDER BY f.rowid DESC
                 LIMIT {CANDIDATES}
             )
-            SELECT pid, rk FROM cand
+            SELECT pid FROM cand
             ORDER BY score / (1.0 + max(0.0, ? - (rk >> 20)) / {AGE_HALVING_SECONDS}), rk DESC
             LIMIT ? OFFSET ?
         """
         params = [match, *range_args, *args, int(now.timestamp()), limit + 1, offset]
     else:
-        # The rows come straight from the index walk, so their snippets can be made in the
-        # same query: a second MATCH would merge a prefix's index entries all over again.
-        snippet = (
-            f"snippet(posts_fts, 1, ?, ?, '…', {SNIPPET_TOKENS})" if snippets and words else "''"
-        )
         sql = f"""
-            SELECT p.id, f.rowid, {snippet} FROM posts_fts f JOIN posts p ON p.rank_key = f.rowid
+            SELECT p.id FROM posts_fts f JOIN posts p ON p.rank_key = f.rowid
             WHERE posts_fts MATCH ?{ranges}{cond}
             ORDER BY f.rowid DESC
             LIMIT ? OFFSET ?
         """
-        markers = [HIT_START, HIT_END] if snippets and words else []
-        params = [*markers, match, *range_args, *args, limit + 1, offset]
+        params = [match, *range_args, *args, limit + 1, offset]
     async with db.execute(sql, params) as cur:
         rows = list(await cur.fetchall())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    posts = await get_posts(db, [r[0] for r in rows])
-    found: dict[int, str] = {}
-    if not ranked:
-        found = {r[1]: r[2] or "" for r in rows}
-    elif snippets:
-        found = await _snippets(db, f"{TEXT_COLUMNS} : ({words})", [r[1] for r in rows])
-    hits = tuple(SearchHit(p, found.get(r[1], "")) for p, r in zip(posts, rows, strict=True))
-    return SearchPage(hits, more)
+    posts = await get_posts(db, [r[0] for r in rows[:limit]])
+    found = _snippets(posts, query) if snippets and words else {}
+    hits = tuple(SearchHit(p, found.get(p.id, "")) for p in posts)
+    return SearchPage(hits, len(rows) > limit)
 
 
-async def _snippets(db: aiosqlite.Connection, match: str, keys: list[int]) -> dict[int, str]:
-    """Snippets for one page, in one query: the rowid range lets FTS5 look at these rows
-    only (each snippet tokenizes a whole body, so they are made for the page alone)."""
-    if not keys:
+def _snippets(posts: Sequence[Post], query: SearchQuery) -> dict[int, str]:
+    """A snippet of each post's body as written, with the query's words marked."""
+    find = finder((t.text, t.prefix) for t in query.terms)
+    if find is None:
         return {}
-    marks = ",".join("?" * len(keys))
-    async with db.execute(
-        f"SELECT rowid, snippet(posts_fts, 1, ?, ?, '…', {SNIPPET_TOKENS}) FROM posts_fts "
-        f"WHERE posts_fts MATCH ? AND rowid BETWEEN ? AND ? AND +rowid IN ({marks})",
-        (HIT_START, HIT_END, match, min(keys), max(keys), *keys),
-    ) as cur:
-        return {r[0]: r[1] or "" for r in await cur.fetchall()}
+    return {
+        p.id: snippet(as_written(indexed_body(p.content, p.excerpt, p.tags)), find) for p in posts
+    }
+
+
+def snippet(text: str, find: Finder) -> str:
+    """About SNIPPET_CHARS of ``text`` around the matches of ``find``, cut between words: the
+    stretch holding the most different terms, the first of those; matches are wrapped in
+    HIT_START and HIT_END. Without a match, the start of the text."""
+    if HIT_START in text or HIT_END in text:
+        text = text.replace(HIT_START, "").replace(HIT_END, "")
+    hits = find.hits(text)
+    begin = 0
+    if hits:
+        best, best_score = 0, (0, 0)
+        for i, (start, _, _) in enumerate(hits):
+            names: set[int] = set()
+            for s, _, name in hits[i:]:
+                if s >= start + SNIPPET_CHARS:
+                    break
+                names.add(name)
+            # Different terms first, then how many matches.
+            score = (len(names), -i)
+            if score > best_score:
+                best, best_score = i, score
+        anchor = hits[best][0]
+        # Some text before the match, more when the text would end before the snippet.
+        begin = max(0, min(anchor - SNIPPET_LEAD, len(text) - SNIPPET_CHARS))
+        if begin:
+            # From the paragraph's start when it is near, else from the next word.
+            line = text.rfind("\n", begin, anchor)
+            space = re.search(r"\s", text[begin:anchor])
+            if line >= 0:
+                begin = line + 1
+            elif space is not None:
+                begin += space.end()
+            else:
+                begin = anchor
+    end = begin + SNIPPET_CHARS
+    if end < len(text):
+        cut = max(text.rfind(" ", begin, end), text.rfind("\n", begin, end))
+        end = cut if cut > begin else end
+        # A match the cut would split is kept whole.
+        end = max([end, *(e for s, e, _ in hits if s < end < e)])
+    out = [ELLIPSIS] if begin else []
+    pos = begin
+    for s, e, _ in hits:
+        if s < begin or s >= end:
+            continue
+        out += [text[pos:s], HIT_START, text[s:e], HIT_END]
+        pos = e
+    out.append(text[pos:end].rstrip())
+    if end < len(text):
+        out.append(ELLIPSIS)
+    return "".join(out)
 
 
 async def _latest(
-    db: aiosqlite.Connection, site: str | None, query: SearchQuery, *, limit: int, offset: int
+    db: aiosqlite.Connection,
+    sites: Sequence[str] | None,
+    query: SearchQuery,
+    *,
+    limit: int,
+    offset: int,
 ) -> SearchPage:
-    """Newest first, by the (site, rank_key) index; dates narrow the range it walks."""
-    cond, args = _post_filters(site, query)
+    """Newest first: by the (site, rank_key) index for one site, by rank_key for several or
+    all; dates narrow the range it walks."""
+    cond, args = _post_filters(sites, query, seek=True)
     ranges, range_args = _rank_range(query, "p.rank_key")
     async with db.execute(
         f"SELECT p.id FROM posts p WHERE 1{cond}{ranges} ORDER BY p.rank_key DESC "

@@ -128,19 +128,28 @@ class Store:
 
     async def search(
         self,
-        site: str | None,
+        sites: Mapping[str, CategoryTree] | str | None,
         query: SearchQuery,
-        tree: CategoryTree | None,
+        tree: CategoryTree | None = None,
         *,
         limit: int = 5,
         offset: int = 0,
         snippets: bool = True,
     ) -> SearchPage:
+        """Search the posts of ``sites``, each mapped to its category tree: the caller picks
+        them (for ``edition:``, the sites of that edition). Results of all of them come in
+        one order and one paging. A category filter is read in each site's tree and keeps
+        the sites where it names one category.
+
+        The older form still works: one site key and its tree, or None and no category
+        filter for every site.
+        """
+        if isinstance(sites, str):
+            sites = {sites: tree if tree is not None else CategoryTree(())}
         return await search.search(
             self.db,
-            site,
+            sites,
             query,
-            tree,
             limit=limit,
             offset=offset,
             now=utcnow(),
@@ -148,9 +157,10 @@ class Store:
         )
 
     async def latest(
-        self, site: str, tree: CategoryTree, *, category: str | None = None, limit: int = 5
+        self, sites: Mapping[str, CategoryTree], *, category: str | None = None, limit: int = 5
     ) -> list[Post]:
-        page = await self.search(site, SearchQuery(category=category), tree, limit=limit)
+        """The newest posts of these sites, of one category (a slug of one of their trees)."""
+        page = await self.search(sites, SearchQuery(category=category), limit=limit)
         return [h.post for h in page.hits]
 
     # -- chats and subscriptions ----------------------------------------------------------
@@ -161,6 +171,14 @@ class Store:
 
     async def subscriptions(self, chat_id: int) -> list[Subscription]:
         return await chats.subscriptions(self.db, chat_id)
+
+    async def chat_language(self, chat_id: int) -> str | None:
+        """The language stored for a chat (chosen, or guessed when it was created)."""
+        return await chats.language(self.db, chat_id)
+
+    async def set_language(self, chat_id: int, chat_type: str, language: str) -> None:
+        async with self.writer.transaction() as db:
+            await chats.set_language(db, chat_id, chat_type, language, utcnow())
 
     async def subscribe(
         self,

@@ -107,6 +107,7 @@ def fast_settings(tg: FakeTelegram, wp: FakeWordPress, db: Path, **kw: Any) -> S
         telegram_bot_token=tg.token,
         telegram_api_url=tg.url,
         site_url=wp.url,
+        site_url_fa="",  # English only unless a test gives a Persian fake
         database_path=db,
         poll_interval=3600.0,  # tests poll on demand through Running.poll()
         admin_ids=frozenset({ADMIN}),
@@ -136,8 +137,10 @@ class Running:
     def store(self) -> Store:
         return self.services.store
 
-    async def poll(self) -> None:
-        result = await self.services.poller.poll()
+    async def poll(self, edition: str = "en") -> None:
+        one = self.services.edition(edition)
+        assert one is not None, f"edition {edition} is not followed"
+        result = await one.poller.poll()
         assert result.ok, result.errors
         if result.enqueued:
             self.services.sender.wake()
@@ -176,7 +179,7 @@ class Running:
     async def stats(self) -> Stats:
         """The /stats figures, as committed."""
         async with self.store.writer.reading():
-            return await self.store.stats(self.services.site_key)
+            return await self.store.stats(self.services.followed["en"].site)
 
     async def wait_stats(
         self, check: Callable[[Stats], bool], timeout: float = 5.0, what: str = "the stats"

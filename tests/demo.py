@@ -63,6 +63,7 @@ def bot_environment(tg: FakeTelegram, wp: FakeWordPress, database: Path) -> dict
         TELEGRAM_BOT_TOKEN=DEMO_TOKEN,
         TELEGRAM_API_URL=tg.url,
         SITE_URL=wp.url,
+        SITE_URL_FA="",
         DATABASE_PATH=str(database),
         POLL_INTERVAL="1",
         LOG_LEVEL="INFO",

@@ -139,24 +139,24 @@ async def test_categories_lists_slugs(bot: Running) -> None:
 
 async def test_keyboard_toggles_edit_in_place(bot: Running) -> None:
     m = await bot.command(USER, "/subscribe")
-    answer = await bot.press(USER, m.message_id, "sub:t:4:0")
+    answer = await bot.press(USER, m.message_id, "sub:t:en:4:0")
     assert answer.params.get("text") == "Following Executions"
     current = bot.tg.messages(USER)[m.message_id]
     labels = [b["text"] for row in current.reply_markup["inline_keyboard"] for b in row]
     assert "✅ Executions" in labels
     # Open the branch: children appear, covered by the followed parent.
-    await bot.press(USER, m.message_id, "sub:v:4")
+    await bot.press(USER, m.message_id, "sub:v:en:4")
     current = bot.tg.messages(USER)[m.message_id]
     labels = [b["text"] for row in current.reply_markup["inline_keyboard"] for b in row]
     assert "✅ Executions" in labels and "☑️ Women" in labels
     assert current.text.startswith("Executions and its sub-categories")
-    await bot.press(USER, m.message_id, "sub:t:11:4")
-    await bot.press(USER, m.message_id, "sub:t:4:4")
+    await bot.press(USER, m.message_id, "sub:t:en:11:4")
+    await bot.press(USER, m.message_id, "sub:t:en:4:4")
     current = bot.tg.messages(USER)[m.message_id]
     labels = [b["text"] for row in current.reply_markup["inline_keyboard"] for b in row]
     assert "Executions" in labels and "✅ Women" in labels
-    await bot.press(USER, m.message_id, "sub:v:0")
-    await bot.press(USER, m.message_id, "sub:a:0")
+    await bot.press(USER, m.message_id, "sub:v:en:0")
+    await bot.press(USER, m.message_id, "sub:a:en:0")
     answer = await bot.press(USER, m.message_id, "sub:d")
     assert "text" not in answer.params
     assert bot.tg.messages(USER)[m.message_id].text == (
@@ -167,7 +167,21 @@ async def test_keyboard_toggles_edit_in_place(bot: Running) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    ["sub:t:999999:0", "sub:t:4:77777", "sub:x", "sub:t:abc:0", "forget:maybe", "junk", "sub:"],
+    [
+        "sub:t:999999:0",
+        "sub:t:4:77777",
+        "sub:x",
+        "sub:t:abc:0",
+        "forget:maybe",
+        "junk",
+        "sub:",
+        "sub:t:fa:4:0",  # an edition this bot does not follow
+        "sub:t:xx:4:0",
+        "sub:f:en:999999",
+        "sub:f:fa:4",
+        "lang:de",
+        "lang:",
+    ],
 )
 async def test_forged_callback_data_gets_a_polite_answer(bot: Running, data: str) -> None:
     m = await bot.command(USER, "/subscribe")
@@ -238,7 +252,7 @@ async def test_only_group_admins_change_subscriptions(bot: Running) -> None:
     m = await bot.command(GROUP, "/subscribe@hrm_test_bot executions", user_id=GROUP_ADMIN)
     assert m.text == "Now following: Executions."
     picker = await bot.command(GROUP, "/subscribe", user_id=GROUP_MEMBER)
-    answer = await bot.press(GROUP, picker.message_id, "sub:t:4:0", user_id=GROUP_MEMBER)
+    answer = await bot.press(GROUP, picker.message_id, "sub:t:en:4:0", user_id=GROUP_MEMBER)
     assert answer.params.get("show_alert") is True
     assert "administrators" in answer.params.get("text", "")
     m = await bot.command(GROUP, "/forget", user_id=GROUP_MEMBER)
@@ -471,7 +485,7 @@ async def test_blocked_chat_is_deactivated(bot: Running, wp: FakeWordPress) -> N
     assert (stats.chats, stats.inactive_chats, stats.pending) == (1, 1, 0)
     # Restarting the bot reactivates the chat.
     await bot.command(USER, "/start")
-    assert (await bot.store.stats(bot.services.site_key)).chats == 2
+    assert (await bot.stats()).chats == 2
 
 
 async def test_blocking_the_bot_deactivates_at_once(bot: Running) -> None:

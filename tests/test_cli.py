@@ -17,12 +17,14 @@ from bot import config
 from bot.cli import main
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+from tests.conftest import site_key
 from tests.fakes.wordpress import FakeWordPress
 
 ENV_KEYS = [
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_API_URL",
     "SITE_URL",
+    "SITE_URL_FA",
     "DATABASE_PATH",
     "POLL_INTERVAL",
     "ADMIN_IDS",
@@ -39,6 +41,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wp: FakeWordPress) -> P
         monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SITE_URL", wp.url)
+    monkeypatch.setenv("SITE_URL_FA", "")
     monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "data" / "db.sqlite3"))
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     return tmp_path
@@ -117,7 +120,7 @@ def test_ingest_search_status_categories(env: Path) -> None:
     code, out = run("ingest")
     assert code == 0
     assert out.strip() == (
-        "rest: 20 new, 0 modified, 0 unchanged (first poll: stored as already known)"
+        "en: rest: 20 new, 0 modified, 0 unchanged (first poll: stored as already known)"
     )
     code, out = run("search", "Qarchak")
     assert code == 0 and "Overcrowding and Water Shortages" in out and "*Qarchak*" in out
@@ -129,8 +132,9 @@ def test_ingest_search_status_categories(env: Path) -> None:
     assert code == 0 and "posts stored: 20" in out and "rest: 20 new" in out
     code, out = run("categories")
     lines = out.splitlines()
-    assert "Executions  (executions)" in lines
-    assert "  Political prisoners  (political-prisoners-executions)" in lines
+    assert lines[0].startswith("en: http://127.0.0.1:")
+    assert "  Executions  (executions)" in lines
+    assert "    Political prisoners  (political-prisoners-executions)" in lines
 
 
 def test_search_refusals(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -151,19 +155,26 @@ def test_backfill_prints_progress(env: Path, wp: FakeWordPress) -> None:
     code, out = run("backfill", "--max-pages", "1")
     assert code == 0
     assert out.splitlines() == [
-        "page 1/2 (rest): 100 posts stored",
-        "backfill: 100 posts stored or updated; 100 in the store",
+        "en: page 1/2 (rest): 100 posts stored",
+        "en: backfill: 100 posts stored or updated; 100 in the store",
     ]
     code, out = run("backfill")
     assert code == 0 and out.splitlines()[-1].endswith("150 in the store")
 
 
-def test_failed_ingest_is_exit_1(env: Path, wp: FakeWordPress) -> None:
+def test_failed_ingest_is_exit_1(
+    env: Path, wp: FakeWordPress, capsys: pytest.CaptureFixture[str]
+) -> None:
     wp.fault("status", "/", status=503)
     code, out = run("ingest")
-    assert code == 1 and out.startswith("failed: ")
+    assert (code, out) == (1, "")
+    assert capsys.readouterr().err.startswith(
+        f"hrm-bot: ingest of en ({site_key(wp.url)}) failed: "
+    )
     code, out = run("status")
     assert "failures in a row: 1" in out
+    # The error is said once, on the last poll's line.
+    assert out.count("HTTP 503") == 2  # the feed's, and the REST API's before it
 
 
 def test_malformed_dotenv_line_is_not_echoed(tmp_path: Path) -> None:
@@ -297,6 +308,7 @@ def test_dotenv_typo_is_warned_once_on_stderr(tmp_path: Path) -> None:
 
 def _clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ENV_KEYS}
+    env["SITE_URL_FA"] = ""  # no Persian edition: its real site is out of reach here
     env.update(extra)
     return env
 
@@ -390,13 +402,14 @@ def test_ingest_prints_one_line(tmp_path: Path, wp: FakeWordPress) -> None:
     proc = _hrm(["ingest"], tmp_path, SITE_URL=wp.url, DATABASE_PATH=db)
     assert (proc.returncode, proc.stderr) == (0, "")
     assert proc.stdout.splitlines() == [
-        "rest: 20 new, 0 modified, 0 unchanged (first poll: stored as already known)"
+        "en: rest: 20 new, 0 modified, 0 unchanged (first poll: stored as already known)"
     ]
     wp.fault("status", "/", status=503)
     proc = _hrm(["ingest"], tmp_path, SITE_URL=wp.url, DATABASE_PATH=db)
-    assert (proc.returncode, proc.stderr) == (1, "")
-    assert proc.stdout.splitlines() == [
-        "failed: GET /feed/: HTTP 503 (REST API: GET /wp-json/wp/v2/posts: HTTP 503)"
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines() == [
+        f"hrm-bot: ingest of en ({site_key(wp.url)}) failed: GET /feed/: HTTP 503 "
+        "(REST API: GET /wp-json/wp/v2/posts: HTTP 503)"
     ]
     verbose = _hrm(["ingest"], tmp_path, SITE_URL=wp.url, DATABASE_PATH=db, LOG_LEVEL="INFO")
     assert verbose.returncode == 1
@@ -412,8 +425,8 @@ def test_backfill_falls_back_to_the_feed_when_rest_fails(env: Path, wp: FakeWord
     wp.fault("status", "/wp-json/", status=503)
     code, out = run("backfill")
     assert code == 0
-    assert out.splitlines()[0] == "page 1 (rss): 10 posts stored"
-    assert out.splitlines()[-1] == "backfill: 20 posts stored or updated; 20 in the store"
+    assert out.splitlines()[0] == "en: page 1 (rss): 10 posts stored"
+    assert out.splitlines()[-1] == "en: backfill: 20 posts stored or updated; 20 in the store"
 
 
 @pytest.mark.parametrize(
@@ -442,7 +455,7 @@ def test_backfill_failure_is_one_line(
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1, proc.stderr
-    assert proc.stderr.startswith("hrm-bot: backfill stopped: ")
+    assert proc.stderr.startswith(f"hrm-bot: backfill of en ({site_key(wp.url)}) stopped: ")
     assert reason in proc.stderr
 
 
@@ -463,10 +476,13 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_a_reset_connection_says_what_happened(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_reset_connection_says_what_happened(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with ResettingServer() as url:
         monkeypatch.setenv("SITE_URL", url)
-        code, out = run("ingest")
+        code, _ = run("ingest")
+    out = capsys.readouterr().err
     assert code == 1
     assert "the connection was reset or closed while reading the answer" in out
     assert "ReadError: )" not in out and not out.rstrip().endswith(": ")
@@ -555,3 +571,44 @@ def test_status_shows_skipped_feed_items(env: Path, wp: FakeWordPress) -> None:
     code, out = run("status")
     assert code == 0
     assert "unchanged, 2 skipped (no link or guid)" in out
+
+
+def test_a_piped_search_stops_quietly(env: Path) -> None:
+    assert run("ingest")[0] == 0
+    # head reads one line and closes the pipe while search still writes.
+    proc = subprocess.run(
+        f"{sys.executable} -m bot search --limit 20 prison | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert len(proc.stdout.splitlines()) == 1
+    assert proc.stderr == ""
+
+
+def test_a_folder_as_database_path_is_one_line(tmp_path: Path, wp: FakeWordPress) -> None:
+    for command in (["ingest"], ["status"]):
+        proc = _hrm(command, tmp_path, SITE_URL=wp.url, DATABASE_PATH=str(tmp_path))
+        assert proc.returncode == 1
+        assert (
+            proc.stderr
+            == f"hrm-bot: cannot open database {tmp_path}: it is a folder, not a file\n"
+        )
+
+
+def test_search_query_may_start_with_an_exclusion(env: Path) -> None:
+    assert run("ingest")[0] == 0
+    code, out = run("search", "-Qarchak", "prison")
+    assert code == 0 and out and "Qarchak" not in out
+    code, limited = run("search", "--limit", "1", "-Qarchak", "prison")
+    assert code == 0 and limited.count("https://") == 1 and "Qarchak" not in limited
+
+
+def test_search_says_which_filters_it_did_not_understand(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("ingest")[0] == 0
+    run("search", "prison", "since:2025-13")
+    assert capsys.readouterr().err == "hrm-bot: not understood, searched as words: since:2025-13\n"

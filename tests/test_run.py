@@ -34,6 +34,7 @@ def env_for(tg: FakeTelegram, wp: FakeWordPress, db: Path, **extra: str) -> dict
         TELEGRAM_BOT_TOKEN=tg.token,
         TELEGRAM_API_URL=tg.url,
         SITE_URL=wp.url,
+        SITE_URL_FA="",
         DATABASE_PATH=str(db),
         POLL_INTERVAL="1",
         SEND_RETRY_BASE="0.2",

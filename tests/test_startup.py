@@ -37,6 +37,7 @@ def bot_env(api_url: str, wp: FakeWordPress, db: Path, token: str, **extra: str)
         TELEGRAM_BOT_TOKEN=token,
         TELEGRAM_API_URL=api_url,
         SITE_URL=wp.url,
+        SITE_URL_FA="",
         DATABASE_PATH=str(db),
         PYTHONUNBUFFERED="1",
         # Every level: the token must not show even in debug output.

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 import shutil
+import string
 import subprocess
 import sys
+import unicodedata
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -136,14 +140,14 @@ def test_translations_with_unknown_placeholders_stay_english(
 
 # -- the running bot --------------------------------------------------------------------------
 
-QAA_USER, EN_USER = 701, 702
+FA_USER, EN_USER = 701, 702
 
 
 @pytest.fixture
 def tg() -> Iterator[FakeTelegram]:
     fake = FakeTelegram()
     fake.start()
-    fake.private(QAA_USER, language_code="qaa")
+    fake.private(FA_USER, language_code="fa-IR")
     fake.private(EN_USER, language_code="en")
     try:
         yield fake
@@ -155,13 +159,20 @@ def tg() -> Iterator[FakeTelegram]:
 async def test_the_bot_answers_in_the_users_language(
     tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(texts, "LOCALE_DIR", LOCALES)
+    # The shipped Persian catalog, as a Telegram app set to Persian (fa-IR) asks for it.
+    persian = texts.tr("fa")
+    assert persian(texts.MYSUBS_NONE) != texts.MYSUBS_NONE
     async with running_bot(fast_settings(tg, wp, tmp_path / "db.sqlite3"), tg, wp) as bot:
         await first_poll_done(bot.store, site_key(wp.url))
-        assert (await bot.command(QAA_USER, "/mysubs")).text == QAA_MYSUBS_NONE
-        m = await bot.command(QAA_USER, "/subscribe executions")
-        assert m.text == "[qaa] Executions: followed from now on."
+        assert (await bot.command(FA_USER, "/mysubs")).text == _plain(persian(texts.MYSUBS_NONE))
+        m = await bot.command(FA_USER, "/subscribe executions")
+        assert m.text == _plain(persian(texts.SUBSCRIBED).format(names="Executions"))
         assert (await bot.command(EN_USER, "/mysubs")).text == texts.MYSUBS_NONE
+
+
+def _plain(text: str) -> str:
+    """A text as the fake Bot API reports what the user sees (entities stripped)."""
+    return text.strip()
 
 
 # -- the catalog template and the package -----------------------------------------------------
@@ -206,3 +217,133 @@ def test_the_wheel_ships_the_catalogs_and_the_license(tmp_path: Path) -> None:
     assert "bot/locale/qaa/LC_MESSAGES/hrm-bot.po" in names
     assert "hrm_bot-0.1.0.dist-info/licenses/LICENSE" in names
     assert "License-Expression: AGPL-3.0-or-later" in metadata.splitlines()
+
+
+# -- the Persian catalog ----------------------------------------------------------------------
+
+FA_PO = ROOT / "bot" / "locale" / "fa" / "LC_MESSAGES" / "hrm-bot.po"
+LRM = "\u200e"
+# What stays Latin inside a Persian text: {placeholders}, and words in Latin letters such as
+# /commands, @{bot}, slugs, keywords (all, fa:) and examples (since:2024-01, iran-hrm.com).
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+_LATIN_WORD = re.compile(r"[/@]?[A-Za-z][\w:./|-]*")
+
+
+def persian_catalog() -> dict[str, str]:
+    with FA_PO.open("rb") as f:
+        catalog = read_po(f, abort_invalid=True)
+    assert catalog.locale_identifier == "fa"
+    assert catalog.charset.lower() == "utf-8"
+    return {m.id: m.string for m in catalog if m.id and not m.fuzzy}
+
+
+def persian_words(text: str) -> str:
+    """A translation without what stays Latin in it."""
+    return _LATIN_WORD.sub(" ", _PLACEHOLDER.sub(" ", text))
+
+
+def test_every_text_has_a_persian_translation() -> None:
+    with (ROOT / "bot" / "locale" / "hrm-bot.pot").open("rb") as f:
+        template = {m.id for m in read_po(f) if m.id}
+    fa = persian_catalog()
+    assert template - fa.keys() == set(), "fuzzy or missing in the Persian catalog"
+    assert [msgid for msgid in template if not fa[msgid].strip()] == []
+
+
+def test_persian_translations_keep_the_placeholders_exactly() -> None:
+    formatter = string.Formatter()
+    for msgid, msgstr in persian_catalog().items():
+        fields = sorted(f for _, f, _, _ in formatter.parse(msgid) if f is not None)
+        assert sorted(f for _, f, _, _ in formatter.parse(msgstr) if f is not None) == fields, (
+            msgid
+        )
+
+
+def test_numbers_in_persian_translations_use_persian_digits() -> None:
+    for msgid, msgstr in persian_catalog().items():
+        assert not re.search(r"[0-9]", persian_words(msgstr)), (msgid, msgstr)
+    # Latin words keep their digits: the filter stays as the search parser reads it.
+    kept = persian_words("نمونه: /search Evin since:2024-01 و ۵ گزارش")
+    assert kept.split() == ["نمونه:", "و", "۵", "گزارش"]
+
+
+def test_persian_translations_use_persian_punctuation() -> None:
+    for msgid, msgstr in persian_catalog().items():
+        assert not re.search(r"[,;?“”\"]", persian_words(msgstr)), (msgid, msgstr)
+
+
+def test_commands_in_persian_sentences_read_left_to_right() -> None:
+    # In right-to-left text a neutral "/" or "@" before Latin letters is shown on their right
+    # ("help/"); a LEFT-TO-RIGHT MARK before it keeps "/help" whole.
+    for msgid, msgstr in persian_catalog().items():
+        for found in re.finditer(r"[/@](?=[A-Za-z{])", msgstr):
+            assert found.start() == 0 or msgstr[found.start() - 1] == LRM, (msgid, msgstr)
+
+
+def test_persian_sentences_start_with_a_persian_word() -> None:
+    # Telegram lays out a paragraph by its first letter: a Latin {name} or /command first
+    # would set a Persian sentence left to right, its parts in the wrong order.
+    for msgid, msgstr in persian_catalog().items():
+        if not any(unicodedata.bidirectional(c) == "AL" for c in persian_words(msgstr)):
+            continue  # "{category} ›", "[en | fa]": no Persian words, nothing to lay out
+        text = _PLACEHOLDER.sub("X", msgstr)
+        first = next(c for c in text if unicodedata.bidirectional(c) in ("L", "R", "AL"))
+        assert unicodedata.bidirectional(first) == "AL", (msgid, msgstr)
+
+
+def test_the_bot_speaks_persian() -> None:
+    _ = texts.tr("fa")
+    assert _(texts.MYSUBS_NONE) == (
+        "هنوز هیچ موضوعی در این گفت‌وگو دنبال نمی‌شود. "
+        f"برای انتخاب موضوع‌ها {LRM}/subscribe را بفرستید."
+    )
+    assert _(texts.BUTTON_ALL) == "همهٔ گزارش‌ها"
+    assert _(texts.SUBSCRIBED).format(names="اعدام") == "از این پس دنبال می‌شود: اعدام."
+
+
+@pytest.mark.parametrize("language", ["fa", "fa-IR", "FA", "fa-ir"])
+def test_persian_in_any_spelling_gets_the_persian_catalog(language: str) -> None:
+    assert texts.tr(language)(texts.BUTTON_CANCEL) == "انصراف"
+
+
+@pytest.mark.parametrize("language", ["ps", "far", None, "", "en"])
+def test_other_languages_are_not_persian(language: str | None) -> None:
+    assert texts.tr(language)(texts.BUTTON_CANCEL) == "Cancel"
+
+
+# -- numbers and dates through tr -------------------------------------------------------------
+
+WHEN = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)  # 1:30 on 10 Azar 1405 in Tehran
+
+
+def test_a_persian_translator_writes_persian_numbers_and_dates() -> None:
+    _ = texts.tr("fa-IR")
+    assert _.language == "fa"
+    assert _.number(12345) == "۱۲٬۳۴۵"
+    assert _.date(WHEN) == "۱۰ آذر ۱۴۰۵"
+    assert _(texts.STATS_POSTS).format(n=_.number(20)) == "گزارش‌های ذخیره‌شده: ۲۰"
+    assert _.join(["اعدام", "Women"]) == "اعدام، Women"
+
+
+@pytest.mark.parametrize("language", [None, "en", "ps", "de-AT"])
+def test_other_translators_write_what_the_bot_always_wrote(language: str | None) -> None:
+    _ = texts.tr(language)
+    assert _.language == "en"
+    assert _.number(12345) == "12345"
+    assert _.date(WHEN) == "2026-11-30"
+    assert _(texts.STATS_POSTS).format(n=_.number(20)) == "Posts stored: 20"
+    assert _.join(["Executions", "Women"]) == "Executions, Women"
+
+
+def test_without_its_catalog_persian_numbers_and_dates_stay_english() -> None:
+    # Persian dates inside English sentences would be neither language.
+    _ = texts.tr("fa", LOCALES)  # tests/data/locale has no Persian catalog
+    assert _(texts.BUTTON_CANCEL) == "Cancel"
+    assert (_.language, _.number(7), _.date(WHEN)) == ("en", "7", "2026-11-30")
+    assert texts.tr("qaa", LOCALES).language == "qaa"
+
+
+def test_a_translator_is_still_a_gettext_function() -> None:
+    gettext: Callable[[str], str] = texts.tr("fa")
+    assert gettext(texts.BUTTON_CANCEL) == "انصراف"
+    assert list(map(texts.tr("en"), [texts.BUTTON_CANCEL])) == ["Cancel"]
