@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from bot.errors import FeedError, FetchError, NotModified, WrongEdition
 from bot.fallback import FALLBACK_CATEGORIES
 from bot.parse import (
+    Feed,
     FeedItem,
     item_to_post,
     parse_feed,
@@ -322,7 +323,7 @@ class Poller:
         resp = await self._rest(
             POSTS, {"page": page, "per_page": per_page, "_embed": "author", **params}
         )
-        rest = parse_rest_posts(resp.body, self.language)
+        rest = await asyncio.to_thread(parse_rest_posts, resp.body, self.language)
         names = await self._tag_names({t for r in rest for t in r.tag_ids})
         items = [
             replace(r.post, tags=tuple(names[t] for t in r.tag_ids if t in names)) for r in rest
@@ -380,7 +381,7 @@ class Poller:
             )
         except NotModified:
             return PollResult(source="rss", not_modified=True)
-        feed = parse_feed(resp.body, resp.content_type)
+        feed = await parse_off_loop(resp)
         skipped = feed.skipped
         self.language = short_language(feed.language, self.language)
         await self._learn_categories(feed.items)
@@ -400,7 +401,7 @@ class Poller:
                 if exc.status == 404:
                     break  # past the last page
                 raise
-            parsed = parse_feed(more.body, more.content_type)
+            parsed = await parse_off_loop(more)
             skipped += parsed.skipped
             if not parsed.items:
                 break
@@ -514,7 +515,7 @@ class Poller:
                 if exc.status == 404:
                     break
                 raise
-            feed = parse_feed(resp.body, resp.content_type)
+            feed = await parse_off_loop(resp)
             self.language = short_language(feed.language, self.language)
             await self._learn_categories(feed.items)
             items = [item_to_post(i, self.tree, self.language) for i in feed.items]
@@ -533,6 +534,12 @@ class Poller:
                 break
             page += 1
         return stored
+
+
+async def parse_off_loop(resp: Response) -> Feed:
+    """Parse a feed in a worker thread: a hostile document can take feedparser seconds, and
+    the event loop meanwhile serves the other edition, the commands and the sends."""
+    return await asyncio.to_thread(parse_feed, resp.body, resp.content_type)
 
 
 async def with_earlier_failure(fallback: Awaitable[T], earlier: Exception) -> T:

@@ -13,6 +13,7 @@ import pytest
 
 from bot import texts
 from bot.cli import main
+from handlers.common import detect
 from storage import ALL
 from tests.botharness import Running, fast_settings, first_poll_done, running_bot, wait_until
 from tests.conftest import site_key
@@ -364,3 +365,21 @@ async def test_persian_help_reads_right_to_left(bot: Running) -> None:
     assert "/subscribe" in m.text and FA(texts.HELP_TITLE) in m.text
     english = await bot.command(EN_USER, "/help")
     assert not any(line.startswith(RLM) for line in english.text.split("\n"))
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("fa", "fa"),
+        ("fa-IR", "fa"),
+        ("FA", "fa"),
+        ("fa_IR", "fa"),
+        ("ps", "en"),
+        ("far", "en"),
+        ("en-US", "en"),
+        ("", "en"),
+        (None, "en"),
+    ],
+)
+def test_a_new_chats_language_from_the_telegram_app(code: str | None, expected: str) -> None:
+    assert detect(code) == expected
