@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 LOCK := requirements.lock
-POT := bot/locale/hrm-bot.pot
+POT := bot/i18n/locale/hrm-bot.pot
 VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 # Every install takes the exact versions of the lock, the build's setuptools included, so a
 # new release of anything cannot turn CI red on its own; pyproject.toml keeps the ranges.
@@ -85,13 +85,13 @@ bench: $(VENV)/.installed-dev ## the ingest benchmark (bench/README.md has the o
 
 # Only N_ marks a catalog text. Locations without line numbers, and no new date in a .po
 # whose texts did not change, keep a translator's diffs to what changed.
-messages: $(VENV)/.installed-dev ## extract the N_ texts into bot/locale/hrm-bot.pot; update each .po
+messages: $(VENV)/.installed-dev ## extract the N_ texts into bot/i18n/locale/hrm-bot.pot; update each .po
 	$(BIN)/pybabel --quiet extract --no-default-keywords --keyword=N_ --add-comments=TRANSLATORS: \
 		--add-location=file --no-wrap --project=hrm-bot --version=$(VERSION) \
 		--copyright-holder="hrm-bot contributors" --output-file=$(POT) bot handlers
-	@if ls bot/locale/*/LC_MESSAGES/hrm-bot.po >/dev/null 2>&1; then \
+	@if ls bot/i18n/locale/*/LC_MESSAGES/hrm-bot.po >/dev/null 2>&1; then \
 		$(BIN)/pybabel --quiet update --domain=hrm-bot --input-file=$(POT) \
-			--output-dir=bot/locale --no-wrap --previous --ignore-pot-creation-date; \
+			--output-dir=bot/i18n/locale --no-wrap --previous --ignore-pot-creation-date; \
 	fi
 
 # Resolved afresh in a throwaway venv, with the Python that CI has (the oldest supported),

@@ -75,7 +75,7 @@ import telegram  # noqa: E402
 
 import bot.app  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.sender import SendPolicy  # noqa: E402
+from bot.delivery.sender import SendPolicy  # noqa: E402
 from storage import Store  # noqa: E402
 from tests.botharness import Running, fast_settings, first_poll_done, running_bot  # noqa: E402
 from tests.conftest import site_key  # noqa: E402

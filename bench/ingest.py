@@ -53,9 +53,9 @@ if str(ROOT) not in sys.path:
 import feedparser  # noqa: E402
 import httpx  # noqa: E402
 
-from bot.parse import item_to_post, parse_feed, parse_rest_posts, parse_terms  # noqa: E402
-from bot.poller import Poller  # noqa: E402
-from bot.site import Response, SiteClient  # noqa: E402
+from bot.site.client import Response, SiteClient  # noqa: E402
+from bot.site.parse import item_to_post, parse_feed, parse_rest_posts, parse_terms  # noqa: E402
+from bot.site.poller import Poller  # noqa: E402
 from storage import CategoryTree, PostIn, Store, UpsertResult, parse_query  # noqa: E402
 from tests.fakes.wordpress import FakeWordPress, strip_tags  # noqa: E402
 

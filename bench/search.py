@@ -75,7 +75,7 @@ from telegram.ext import TypeHandler  # noqa: E402
 
 import storage.search as search_module  # noqa: E402
 from bot.logs import quiet_libraries  # noqa: E402
-from bot.parse import parse_terms  # noqa: E402
+from bot.site.parse import parse_terms  # noqa: E402
 from storage import CategoryTree, PostIn, SearchPage, Store, parse_query  # noqa: E402
 from tests.botharness import fast_settings, first_poll_done, running_bot  # noqa: E402
 from tests.conftest import site_key  # noqa: E402

@@ -27,18 +27,19 @@ from telegram.ext import (
     filters,
 )
 
-from bot import render, texts
 from bot.config import Settings
 from bot.context import BotApplication, BotContext
-from bot.editions import editions
+from bot.delivery import render
+from bot.delivery.pacing import PacedLimiter, Pacer
+from bot.delivery.sender import Sender, SendPolicy
 from bot.errors import AlreadyRunning, HrmBotError, StoreError, TokenRejected
+from bot.i18n import texts
 from bot.logs import REDACT
-from bot.pacing import PacedLimiter, Pacer
-from bot.poller import Poller, backoff_delay
 from bot.searching import RateLimit
-from bot.sender import Sender, SendPolicy
 from bot.services import Followed, Services
-from bot.site import SiteClient
+from bot.site.client import SiteClient
+from bot.site.editions import editions
+from bot.site.poller import Poller, backoff_delay
 from handlers import (
     admin,
     chats,

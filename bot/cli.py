@@ -15,7 +15,6 @@ from typing import Any, TextIO
 
 from bot import __version__, logs
 from bot.config import Settings, load_settings
-from bot.editions import KEYS, Edition, editions, pick
 from bot.errors import (
     AlreadyRunning,
     ArchiveMissing,
@@ -26,8 +25,9 @@ from bot.errors import (
     StoreError,
     TokenRejected,
 )
-from bot.poller import BackfillPage, Poller
-from bot.site import SiteClient
+from bot.site.client import SiteClient
+from bot.site.editions import KEYS, Edition, editions, pick
+from bot.site.poller import BackfillPage, Poller
 from storage import Store, parse_query
 from storage.normalize import HIT_END, HIT_START
 

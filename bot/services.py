@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from bot.config import Settings
-from bot.editions import Edition
-from bot.pacing import Pacer
-from bot.poller import Poller
+from bot.delivery.pacing import Pacer
+from bot.delivery.sender import Sender
 from bot.searching import RateLimit, SearchKeys
-from bot.sender import Sender
-from bot.site import SiteClient
+from bot.site.client import SiteClient
+from bot.site.editions import Edition
+from bot.site.poller import Poller
 from storage import CategoryTree, Store
 
 

@@ -8,9 +8,9 @@ from telegram import Chat, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 
-from bot import texts
 from bot.context import BotContext
-from bot.render import MAX_MESSAGE, e
+from bot.delivery.render import MAX_MESSAGE, e
+from bot.i18n import texts
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ import traceback
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot import render, texts
 from bot.context import BotContext
+from bot.delivery import render
+from bot.i18n import texts
 from handlers.common import user_language
 
 log = logging.getLogger(__name__)

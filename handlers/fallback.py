@@ -6,8 +6,9 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
-from bot import render, texts
 from bot.context import BotContext
+from bot.delivery import render
+from bot.i18n import texts
 from handlers.common import gettext, reply
 
 MAX_COMMAND_CHARS = 512

@@ -11,9 +11,10 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from bot import render, texts
 from bot.context import BotContext
+from bot.delivery import render
 from bot.errors import InvalidQueryError
+from bot.i18n import texts
 from handlers.common import gettext
 from storage import SearchQuery, parse_query
 

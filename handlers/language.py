@@ -6,8 +6,9 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot import render, texts
 from bot.context import BotContext
+from bot.delivery import render
+from bot.i18n import texts
 from handlers.common import chat_type, gettext, refuse_non_admin, reply
 
 CALLBACK = re.compile(r"^lang:(en|fa)$")

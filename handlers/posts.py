@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import render, texts
 from bot.context import BotContext
+from bot.delivery import render
+from bot.i18n import texts
 from handlers.common import gettext, language, reply
 from handlers.subscriptions import BothEditions, Choice, Unresolved, resolve
 from storage import ALL

@@ -6,8 +6,9 @@ import logging
 
 from telegram import Update
 
-from bot import render, texts
 from bot.context import BotContext
+from bot.delivery import render
+from bot.i18n import texts
 from handlers.common import gettext, refuse_non_admin, reply
 
 log = logging.getLogger(__name__)

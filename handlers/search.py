@@ -8,9 +8,10 @@ import re
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot import render, texts
 from bot.context import BotContext
+from bot.delivery import render
 from bot.errors import InvalidQueryError
+from bot.i18n import texts
 from handlers.common import Gettext, gettext, is_not_modified, reply
 from storage import SearchQuery, parse_query
 

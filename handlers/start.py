@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import render
 from bot.context import BotContext
+from bot.delivery import render
 from handlers.common import gettext, reply
 from handlers.subscriptions import show_picker
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot import render, texts
 from bot.context import BotContext
-from bot.render import e
+from bot.delivery import render
+from bot.delivery.render import e
+from bot.i18n import texts
 from bot.services import Followed, Services
 from handlers.common import (
     Gettext,

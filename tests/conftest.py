@@ -6,9 +6,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from bot.parse import parse_terms
-from bot.poller import Poller
-from bot.site import SiteClient
+from bot.site.client import SiteClient
+from bot.site.parse import parse_terms
+from bot.site.poller import Poller
 from storage import CategoryTree, Store
 from tests.fakes.wordpress import FakeWordPress
 from tests.helpers import fixture_bytes

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.config import Settings
-from bot.editions import site_key
+from bot.site.editions import site_key
 from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.fakes.wordpress import FakeWordPress
 

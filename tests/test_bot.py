@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot import render, texts
 from bot.app import AlreadyRunning, lock_database
+from bot.delivery import render
+from bot.i18n import texts
 from storage import ALL, Post, Store
 from tests.botharness import (
     ADMIN,

@@ -11,7 +11,7 @@ import jdatetime  # type: ignore[import-untyped]
 import pytest
 from babel.numbers import format_decimal
 
-from bot.calendar import MONTHS, format_date, is_persian, localize_number, persian_digits
+from bot.i18n.calendar import MONTHS, format_date, is_persian, localize_number, persian_digits
 
 PERSIAN = str.maketrans({str(d): chr(0x06F0 + d) for d in range(10)})
 

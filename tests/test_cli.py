@@ -413,7 +413,7 @@ def test_ingest_prints_one_line(tmp_path: Path, wp: FakeWordPress) -> None:
     ]
     verbose = _hrm(["ingest"], tmp_path, SITE_URL=wp.url, DATABASE_PATH=db, LOG_LEVEL="INFO")
     assert verbose.returncode == 1
-    assert "INFO bot.poller: poll: REST API: GET /wp-json/wp/v2/posts: HTTP 503" in (
+    assert "INFO bot.site.poller: poll: REST API: GET /wp-json/wp/v2/posts: HTTP 503" in (
         verbose.stderr
     )
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import texts
-from bot.calendar import format_date
+from bot.i18n import texts
+from bot.i18n.calendar import format_date
 from tests import demo
 from tests.fakes.telegram import FakeTelegram
 

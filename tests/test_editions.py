@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
 from bot.cli import main
+from bot.i18n import texts
 from handlers.common import detect
 from storage import ALL
 from tests.botharness import Running, fast_settings, first_poll_done, running_bot, wait_until

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from bot.errors import FeedError
-from bot.parse import Feed, parse_feed
-from bot.poller import Poller, PollResult
-from bot.site import SiteClient
+from bot.site.client import SiteClient
+from bot.site.parse import Feed, parse_feed
+from bot.site.poller import Poller, PollResult
 from storage import Post, Store
 from tests.conftest import site_key
 from tests.fakes.wordpress import FakeWordPress

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.errors import FeedError
-from bot.parse import (
+from bot.site.parse import (
     item_to_post,
     parse_feed,
     parse_rest_posts,
@@ -304,7 +304,7 @@ def test_rest_skips_malformed_objects() -> None:
 
 
 def test_leading_comments_are_skipped_in_linear_time() -> None:
-    from bot.parse import looks_like_html
+    from bot.site.parse import looks_like_html
 
     # Nested repetition over comments used to backtrack exponentially here.
     assert not looks_like_html(b"<!-- x -->" * 5000 + b"<rss>")
@@ -315,7 +315,7 @@ def test_leading_comments_are_skipped_in_linear_time() -> None:
 
 
 def test_html_to_text_survives_unclosed_tags() -> None:
-    from bot.text import html_to_text
+    from bot.site.text import html_to_text
 
     # An unclosed tag is text; each stops the tag pattern at the next "<".
     assert html_to_text("<a" * 200_000) == "<a" * 200_000

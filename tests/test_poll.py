@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.poller import Poller, backoff_delay
-from bot.site import SiteClient
+from bot.site.client import SiteClient
+from bot.site.poller import Poller, backoff_delay
 from storage import Store
 from tests.conftest import site_key
 from tests.fakes.wordpress import FakeWordPress

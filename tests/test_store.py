@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.parse import item_to_post, parse_feed, parse_rest_posts
+from bot.site.parse import item_to_post, parse_feed, parse_rest_posts
 from storage import CategoryTree, InvalidQueryError, PostIn, Store, StoreError, parse_query
 from storage.db import SCHEMA_VERSION
 from storage.normalize import HIT_END, HIT_START, normalize

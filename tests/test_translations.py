@@ -18,7 +18,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot import texts
+from bot.i18n import texts
 from tests.botharness import fast_settings, first_poll_done, running_bot
 from tests.conftest import site_key
 from tests.fakes.telegram import FakeTelegram
@@ -71,7 +71,7 @@ def test_without_a_catalog_texts_are_english(language: str | None) -> None:
 
 
 def test_the_bot_ships_catalogs_in_its_own_folder() -> None:
-    assert texts.LOCALE_DIR == ROOT / "bot" / "locale"
+    assert texts.LOCALE_DIR == ROOT / "bot" / "i18n" / "locale"
     assert texts.tr("qaa")(texts.MYSUBS_NONE) == texts.MYSUBS_NONE
 
 
@@ -105,7 +105,7 @@ def test_a_broken_catalog_is_english_with_one_log_line(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     path = write_po(tmp_path, body)
-    with caplog.at_level(logging.WARNING, logger="bot.texts"):
+    with caplog.at_level(logging.WARNING, logger="bot.i18n.texts"):
         for _ in range(3):
             assert texts.tr("qaa", tmp_path)(texts.MYSUBS_NONE) == texts.MYSUBS_NONE
     [record] = caplog.records
@@ -125,7 +125,7 @@ def test_translations_with_unknown_placeholders_stay_english(
         + entry(texts.BUTTON_DONE, "[qaa] {x}")  # no placeholder in English
     )
     path = write_po(tmp_path, body.encode())
-    with caplog.at_level(logging.WARNING, logger="bot.texts"):
+    with caplog.at_level(logging.WARNING, logger="bot.i18n.texts"):
         _ = texts.tr("qaa", tmp_path)
     assert _(texts.MYSUBS_NONE) == "[qaa] fine"
     assert _(texts.STATS_CHATS).format(n=3, inactive=1) == "[qaa] 1 of 3"
@@ -187,7 +187,7 @@ def test_the_template_has_every_text() -> None:
         )
     }
     assert texts.MYSUBS_NONE in extracted
-    pot = ROOT / "bot" / "locale" / "hrm-bot.pot"
+    pot = ROOT / "bot" / "i18n" / "locale" / "hrm-bot.pot"
     with pot.open("rb") as f:
         template = {m.id for m in read_po(f) if m.id}
     assert template == extracted, "texts changed: run `make messages`"
@@ -203,7 +203,7 @@ def test_the_wheel_ships_the_catalogs_and_the_license(tmp_path: Path) -> None:
         shutil.copytree(ROOT / folder, src / folder, ignore=skip)
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, src / name)
-    shutil.copytree(LOCALES / "qaa", src / "bot" / "locale" / "qaa")
+    shutil.copytree(LOCALES / "qaa", src / "bot" / "i18n" / "locale" / "qaa")
     # Warnings as errors: setuptools warns about the license or the catalogs' folders.
     build = subprocess.run(
         [sys.executable, "-W", "error", "-c", "import sys; from setuptools import build_meta; "
@@ -214,14 +214,14 @@ def test_the_wheel_ships_the_catalogs_and_the_license(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "dist" / build.stdout.split()[-1]) as wheel:
         names = set(wheel.namelist())
         metadata = wheel.read("hrm_bot-0.1.0.dist-info/METADATA").decode()
-    assert "bot/locale/qaa/LC_MESSAGES/hrm-bot.po" in names
+    assert "bot/i18n/locale/qaa/LC_MESSAGES/hrm-bot.po" in names
     assert "hrm_bot-0.1.0.dist-info/licenses/LICENSE" in names
     assert "License-Expression: AGPL-3.0-or-later" in metadata.splitlines()
 
 
 # -- the Persian catalog ----------------------------------------------------------------------
 
-FA_PO = ROOT / "bot" / "locale" / "fa" / "LC_MESSAGES" / "hrm-bot.po"
+FA_PO = ROOT / "bot" / "i18n" / "locale" / "fa" / "LC_MESSAGES" / "hrm-bot.po"
 LRM = "\u200e"
 # What stays Latin inside a Persian text: {placeholders}, and words in Latin letters such as
 # /commands, @{bot}, slugs, keywords (all, fa:) and examples (since:2024-01, iran-hrm.com).
@@ -243,7 +243,7 @@ def persian_words(text: str) -> str:
 
 
 def test_every_text_has_a_persian_translation() -> None:
-    with (ROOT / "bot" / "locale" / "hrm-bot.pot").open("rb") as f:
+    with (ROOT / "bot" / "i18n" / "locale" / "hrm-bot.pot").open("rb") as f:
         template = {m.id for m in read_po(f) if m.id}
     fa = persian_catalog()
     assert template - fa.keys() == set(), "fuzzy or missing in the Persian catalog"

@@ -20,7 +20,7 @@ from typing import Any
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
-from bot.pacing import ChatPace
+from bot.delivery.pacing import ChatPace
 from storage import Delivery, Post, Store
 
 log = logging.getLogger(__name__)

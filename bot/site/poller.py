@@ -19,8 +19,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from bot.errors import FeedError, FetchError, NotModified, WrongEdition
-from bot.fallback import FALLBACK_CATEGORIES
-from bot.parse import (
+from bot.site.client import Response, SiteClient
+from bot.site.fallback import FALLBACK_CATEGORIES
+from bot.site.parse import (
     Feed,
     FeedItem,
     item_to_post,
@@ -29,8 +30,7 @@ from bot.parse import (
     parse_terms,
     short_language,
 )
-from bot.site import Response, SiteClient
-from bot.text import guess_language
+from bot.site.text import guess_language
 from storage import Category, CategoryTree, PostIn, Store, UpsertResult
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import texts
+from bot.i18n import texts
 from storage import ALL, Category, CategoryTree, Post, SearchPage, Stats, Subscription
 from storage.normalize import HIT_END, HIT_START
 

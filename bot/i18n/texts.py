@@ -1,9 +1,9 @@
 """Every user-facing text, in one catalog.
 
 Texts are plain English message ids for gettext: a translation is a ``.po`` file,
-``bot/locale/<lang>/LC_MESSAGES/hrm-bot.po``, read as it is (no compiled ``.mo`` to go
+``bot/i18n/locale/<lang>/LC_MESSAGES/hrm-bot.po``, read as it is (no compiled ``.mo`` to go
 stale), not a code change; ``make messages`` extracts the texts marked ``N_`` into
-``bot/locale/hrm-bot.pot``. They are plain text, not HTML: the renderer escapes them and adds
+``bot/i18n/locale/hrm-bot.pot``. They are plain text, not HTML: the renderer escapes them and adds
 the markup, so a text may say ``/search <words>`` safely.
 """
 
@@ -24,7 +24,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot import calendar
+from bot.i18n import calendar
 
 DOMAIN = "hrm-bot"
 LOCALE_DIR = Path(__file__).parent / "locale"

@@ -17,7 +17,7 @@ from urllib.parse import unquote
 import feedparser
 
 from bot.errors import FeedError
-from bot.text import guess_language, html_to_text, one_line
+from bot.site.text import guess_language, html_to_text, one_line
 from storage import Category, CategoryTree, PostIn
 
 _WP_ID = re.compile(r"[?&]p=(\d+)(?:&|#|$)")

@@ -1,0 +1,1 @@
+"""Delivery: posts rendered as Telegram HTML, paced and sent from the outbox."""

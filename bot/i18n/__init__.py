@@ -1,0 +1,1 @@
+"""The interface's languages: the texts and their catalogs, dates and numbers."""

@@ -1,0 +1,1 @@
+"""The site: fetching (client), parsing (pure), the editions, and polling them into the store."""
