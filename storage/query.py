@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import jdatetime  # type: ignore[import-untyped, unused-ignore]
 
@@ -33,6 +34,8 @@ _FIRST_GREGORIAN_YEAR = 1700
 # Outside these, a year is more likely a number to search for than a date.
 _GREGORIAN_YEARS = range(1970, 2101)
 _SOLAR_HIJRI_YEARS = range(1348, 1480)  # 1969-2101
+# The zone, not a fixed +03:30: Iran kept summer time (+04:30) until 2022.
+_TEHRAN = ZoneInfo("Asia/Tehran")
 
 
 def _has_token_chars(text: str) -> bool:
@@ -48,12 +51,12 @@ def _solar_hijri(year: int, month: int, day: int) -> date:
 
 def _parse_date(text: str, *, end: bool) -> datetime | None:
     """A date filter's bound: the start of the day, month or year named, or for ``end`` the
-    start of the next one (exclusive), at midnight UTC.
+    start of the next one (exclusive).
 
-    Solar Hijri dates are bounded at midnight UTC too, not Tehran's (UTC+3:30): then
-    ``since:1403-01-01`` and ``since:2024-03-20``, the same day, give the same results, and a
-    report's day is the one its UTC time falls on whichever calendar names it. A report
-    published in Tehran before 03:30 counts on the day before.
+    Each calendar's day is the one the bot shows in it: a Gregorian date starts at midnight
+    UTC, a Solar Hijri one at midnight in Tehran, where Persian readers see reports dated
+    (bot.i18n.calendar). So a report shown as ۱ فروردین ۱۴۰۳ is found by since:1403-01-01,
+    though that bound is 3.5 hours before since:2024-03-20's.
     """
     m = _DATE.match(normalize(text))
     if not m:
@@ -72,7 +75,7 @@ def _parse_date(text: str, *, end: bool) -> datetime | None:
                 start = _solar_hijri(year + 1, 1, 1)
         except ValueError:
             return None
-        return datetime(start.year, start.month, start.day, tzinfo=UTC)
+        return datetime(start.year, start.month, start.day, tzinfo=_TEHRAN).astimezone(UTC)
     if year not in _GREGORIAN_YEARS:
         return None
     try:

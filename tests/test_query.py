@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -70,24 +70,30 @@ def test_terms_are_normalized() -> None:
     assert parse_query("۱۴۰۳").terms == (Term("1403"),)
 
 
+NOWRUZ_1403 = datetime(2024, 3, 19, 20, 30, tzinfo=UTC)  # midnight in Tehran
+NOWRUZ_1404 = datetime(2025, 3, 20, 20, 30, tzinfo=UTC)
+MEHR_1403 = datetime(2024, 9, 21, 20, 30, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("text", "since", "until"),
     [
-        ("since:1403-01-01", datetime(2024, 3, 20, tzinfo=UTC), None),
-        ("since:۱۴۰۳/۰۱/۰۱", datetime(2024, 3, 20, tzinfo=UTC), None),
-        ("since:١٤٠٣-١-١", datetime(2024, 3, 20, tzinfo=UTC), None),
-        ("since:۱۴۰۳", datetime(2024, 3, 20, tzinfo=UTC), None),
-        ("since:1403-07", datetime(2024, 9, 22, tzinfo=UTC), None),
+        ("since:1403-01-01", NOWRUZ_1403, None),
+        ("since:۱۴۰۳/۰۱/۰۱", NOWRUZ_1403, None),
+        ("since:١٤٠٣-١-١", NOWRUZ_1403, None),
+        ("since:۱۴۰۳", NOWRUZ_1403, None),
+        ("since:1403-07", MEHR_1403, None),
+        # Summer time, which Iran kept until 2022: midnight was 19:30 UTC.
+        ("since:1400-03-01", datetime(2021, 5, 21, 19, 30, tzinfo=UTC), None),
         # A period's end is the start of the next Solar Hijri day, month or year.
-        ("until:1403", None, datetime(2025, 3, 21, tzinfo=UTC)),
-        ("until:1403-06", None, datetime(2024, 9, 22, tzinfo=UTC)),
-        ("until:۱۴۰۳/۱۲", None, datetime(2025, 3, 21, tzinfo=UTC)),
-        ("until:1403-12-30", None, datetime(2025, 3, 21, tzinfo=UTC)),  # a leap year's last day
-        ("until:1402-12-29", None, datetime(2024, 3, 20, tzinfo=UTC)),
-        ("since:1403-01-01 until:1403-01-01", datetime(2024, 3, 20, tzinfo=UTC),
-         datetime(2024, 3, 21, tzinfo=UTC)),
+        ("until:1403", None, NOWRUZ_1404),
+        ("until:1403-06", None, MEHR_1403),
+        ("until:۱۴۰۳/۱۲", None, NOWRUZ_1404),
+        ("until:1403-12-30", None, NOWRUZ_1404),  # a leap year's last day
+        ("until:1402-12-29", None, NOWRUZ_1403),
+        ("since:1403-01-01 until:1403-01-01", NOWRUZ_1403, NOWRUZ_1403 + timedelta(days=1)),
     ],
-)  # fmt: skip
+)
 def test_solar_hijri_dates(text: str, since: datetime | None, until: datetime | None) -> None:
     q = parse_query(f"{text} x")
     assert (q.since, q.until, q.ignored, q.terms) == (since, until, (), (Term("x"),))
