@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 import aiosqlite
 
 from storage.models import Category
+from storage.normalize import normalize
 
 
 class CategoryTree:
@@ -21,8 +22,14 @@ class CategoryTree:
             parent = c.parent if c.parent in self.by_id else 0
             self._children.setdefault(parent, []).append(c)
         self._by_name: dict[str, list[Category]] = {}
+        self._folded: dict[str, list[Category]] = {}
         for c in self.by_id.values():
             self._by_name.setdefault(c.name.casefold(), []).append(c)
+            # Names and slugs as search folds them: «زندانيان» typed on an Arabic keyboard,
+            # or «اعدام های» with a space, still name the category.
+            for key in {_fold(c.name), _fold(c.slug.replace("-", " "))}:
+                if c not in self._folded.setdefault(key, []):
+                    self._folded[key].append(c)
 
     def __len__(self) -> int:
         return len(self.by_id)
@@ -86,7 +93,8 @@ class CategoryTree:
         lowered = key.casefold()
         if lowered in self.by_slug:
             return [self.by_slug[lowered]]
-        return sorted(self._by_name.get(lowered, []), key=lambda c: c.wp_id)
+        found = self._by_name.get(lowered) or self._folded.get(_fold(key), [])
+        return sorted(found, key=lambda c: c.wp_id)
 
     def close_matches(self, text: str, n: int = 5) -> list[Category]:
         words = {c.slug: c for c in self.by_id.values()}
@@ -140,6 +148,10 @@ class CategoryTree:
             else:
                 resolved = False
         return list(dict.fromkeys(ids)), list(dict.fromkeys(tags)), resolved
+
+
+def _fold(text: str) -> str:
+    return " ".join(normalize(text).casefold().split())
 
 
 async def load_tree(db: aiosqlite.Connection, site: str) -> CategoryTree:

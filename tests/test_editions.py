@@ -383,3 +383,13 @@ async def test_persian_help_reads_right_to_left(bot: Running) -> None:
 )
 def test_a_new_chats_language_from_the_telegram_app(code: str | None, expected: str) -> None:
     assert detect(code) == expected
+
+
+async def test_persian_names_typed_on_an_arabic_keyboard(bot: Running) -> None:
+    # «شكنجه» with Arabic kaf names «شکنجه»; «زندانيان سياسي» with Arabic yeh finds both
+    # categories of that name, and the bot asks which, as for the Persian spelling.
+    m = await bot.command(FA_USER, "/subscribe fa:شكنجه")
+    assert m.text == FA(texts.SUBSCRIBED).format(names="اخبار › شکنجه")
+    m = await bot.command(FA_USER, "/subscribe fa:زندانيان سياسي")
+    assert m.text.startswith(FA(texts.AMBIGUOUS_CATEGORY).split("«")[0])
+    assert "زندانیان-سیاسی-2" in m.text
