@@ -26,16 +26,26 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     await s.close()
 
 
-@pytest.fixture
-def wp() -> Iterator[FakeWordPress]:
-    """The fixture site (20 posts) on a random loopback port."""
-    site = FakeWordPress.from_fixtures()
+def serving(site: FakeWordPress) -> Iterator[FakeWordPress]:
+    """Run a fake site for a fixture; a bug in the fake fails the test that used it."""
     site.start()
     try:
         yield site
     finally:
         site.stop()
         assert not site.errors, site.errors
+
+
+@pytest.fixture
+def wp() -> Iterator[FakeWordPress]:
+    """The fixture site (20 posts) on a random loopback port."""
+    yield from serving(FakeWordPress.from_fixtures())
+
+
+@pytest.fixture
+def wpfa() -> Iterator[FakeWordPress]:
+    """The Persian edition's fixture site (18 posts) on a random loopback port."""
+    yield from serving(FakeWordPress.persian())
 
 
 @pytest.fixture

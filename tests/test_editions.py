@@ -26,17 +26,6 @@ FA = texts.tr("fa")
 
 
 @pytest.fixture
-def wpfa() -> Iterator[FakeWordPress]:
-    site = FakeWordPress.persian()
-    site.start()
-    try:
-        yield site
-    finally:
-        site.stop()
-        assert not site.errors, site.errors
-
-
-@pytest.fixture
 def tg() -> Iterator[FakeTelegram]:
     with FakeTelegram() as fake:
         fake.private(FA_USER, language_code="fa-IR")

@@ -18,7 +18,7 @@ from bot.site.client import SiteClient
 from bot.site.parse import Feed, parse_feed
 from bot.site.poller import Poller, PollResult
 from storage import Post, Store
-from tests.conftest import site_key
+from tests.conftest import serving, site_key
 from tests.fakes.wordpress import FakeWordPress
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -147,12 +147,7 @@ def test_items_without_link_or_guid_are_counted() -> None:
 def site() -> Iterator[FakeWordPress]:
     wp = FakeWordPress.empty()
     wp.rest_mode = "404"
-    wp.start()
-    try:
-        yield wp
-    finally:
-        wp.stop()
-        assert not wp.errors, wp.errors
+    yield from serving(wp)
 
 
 @pytest.fixture
