@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -28,7 +29,7 @@ from bot.errors import (
 from bot.site.client import SiteClient
 from bot.site.editions import KEYS, Edition, editions, pick
 from bot.site.poller import BackfillPage, Poller
-from storage import Store, parse_query
+from storage import SearchQuery, Store, parse_query
 from storage.normalize import HIT_END, HIT_START
 
 Command = Callable[[Settings, argparse.Namespace, TextIO], Coroutine[None, None, int]]
@@ -51,8 +52,8 @@ def _positive(text: str) -> int:
 
 
 SEARCH_HELP = """\
-Everything after `search` (and its options) is the query; put options first. A query
-that starts with -word needs `--` before it: hrm-bot search -- -drug execution.
+Everything after `search` (and its options) is the query; put options first. A query may
+start with -word; after `--` everything is words, even what looks like an option.
 
 query language:
   Evin hunger strike         reports with all of these words
@@ -60,9 +61,12 @@ query language:
   execution -drug            without a word
   execut*                    words that start so (at least three letters)
   category:women             in a category (slug) and its sub-categories
+  edition:fa                 only the Persian edition (edition:en, the English one)
   since:2024-01 until:2024-06
-                             published in that period (a year, month or day)
-Persian is matched however it is typed (Arabic or Persian letters, ZWNJ, digits).
+                             published in that period (a year, month or day); a year
+                             below 1700 is Solar Hijri: since:1403-01-01, since:۱۴۰۳/۰۱
+Persian is matched however it is typed (Arabic or Persian letters, a ZWNJ, a space or
+nothing before an affix, Persian digits).
 
 examples:
   hrm-bot search Evin hunger strike
@@ -98,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ingest = command(
         "ingest",
-        "poll the site once and print what changed",
+        "poll each edition once and print what changed",
         "Poll each edition once, as the running bot does, and print one summary line for "
         "each. Safe while `hrm-bot run` runs on the same database. Exit code 1 when a poll "
         "failed.",
@@ -137,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     categories = command(
         "categories",
-        "print the category tree with slugs",
+        "print each edition's category tree with slugs",
         "Print each edition's categories as a tree, each with the slug that commands take. "
         "Refreshes them from the site at most once a day.",
     )
@@ -236,18 +240,28 @@ async def cmd_search(settings: Settings, args: argparse.Namespace, out: TextIO) 
             file=sys.stderr,
         )
         return 2
-    text = " ".join(words)
-    if args.category:
-        text += f" category:{args.category}"
-    query = parse_query(text)
+    # A category alone lists its newest reports; neither words nor a category is refused.
+    query = parse_query(" ".join(words)) if words or not args.category else SearchQuery()
     chosen = pick(editions(settings), args.edition or query.edition)
     store = await Store.open(settings.database_path, create=False)
     try:
         if not any([await store.has_posts(e.site) for e in chosen]):
             raise ArchiveMissing(settings.database_path)
         trees = {e.site: await store.load_tree(e.site) for e in chosen}
+        if args.category:
+            # --category takes a name too, spaces and all ("Mass execution", «اعدام زنان»).
+            found = {c.slug for t in trees.values() for c in t.find(args.category)}
+            if len(found) > 1:
+                slugs = ", ".join(sorted(found))
+                print(
+                    f"hrm-bot: {args.category} names more than one category; give one of the "
+                    f"slugs: {slugs}",
+                    file=sys.stderr,
+                )
+                return 2
+            query = replace(query, category=found.pop() if found else args.category)
         if query.category and not any(len(t.find(query.category)) == 1 for t in trees.values()):
-            print(f"hrm-bot: no category with the slug {query.category!r}", file=sys.stderr)
+            print(f"hrm-bot: no category called {query.category}", file=sys.stderr)
             return 2
         page = await store.search(trees, query, limit=args.limit)
     finally:

@@ -93,7 +93,11 @@ class CategoryTree:
         lowered = key.casefold()
         if lowered in self.by_slug:
             return [self.by_slug[lowered]]
-        found = self._by_name.get(lowered) or self._folded.get(_fold(key), [])
+        found = (
+            self._by_name.get(lowered)
+            or self._folded.get(_fold(key), [])
+            or self._folded.get(_fold(key.replace("-", " ")), [])
+        )
         return sorted(found, key=lambda c: c.wp_id)
 
     def close_matches(self, text: str, n: int = 5) -> list[Category]:

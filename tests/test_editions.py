@@ -261,7 +261,7 @@ async def test_a_broken_persian_edition_is_a_failed_poll_of_its_own(
     assert not result.ok
     reason = result.errors[0]
     expected = {
-        "english": "20 posts, 1 of them in Persian: is SITE_URL or SITE_URL_FA pointing",
+        "english": "only 1 of the 20 posts it answered with are in Persian: it seems to serve",
         "login": "HTML page",
         "redirect": "redirected to another host",
         "html": "HTML page",
@@ -382,3 +382,18 @@ async def test_persian_names_typed_on_an_arabic_keyboard(bot: Running) -> None:
     m = await bot.command(FA_USER, "/subscribe fa:زندانيان سياسي")
     assert m.text.startswith(FA(texts.AMBIGUOUS_CATEGORY).split("«")[0])
     assert "زندانیان-سیاسی-2" in m.text
+
+
+def test_cli_category_by_name_with_spaces_or_zwnj(
+    both: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli("ingest")[0] == 0
+    code, by_slug = cli("search", "--category", "اعدام-زنان", "اعدام")
+    assert code == 0 and by_slug.strip() != "no matches"
+    assert cli("search", "--category", "اعدام زنان", "اعدام") == (0, by_slug)
+    assert cli("search", "--category", "اعدام‌های-دسته‌جمعی")[0] == 0
+    code, out = cli("search", "--category", "Mass execution")
+    assert code == 0 and out.strip() != "no matches"
+    assert cli("search", "--category", "زندانیان سیاسی", "اعدام")[0] == 2
+    err = capsys.readouterr().err
+    assert "names more than one category" in err and "زندانیان-سیاسی-2" in err

@@ -33,7 +33,10 @@ def editions(settings: Settings) -> tuple[Edition, ...]:
     out = [Edition("en", settings.site_url, "en")]
     if settings.site_url_fa:
         if site_key(settings.site_url_fa) == site_key(settings.site_url):
-            raise ConfigError("SITE_URL_FA must be another site than SITE_URL")
+            raise ConfigError(
+                "SITE_URL and SITE_URL_FA must be two different sites (both are "
+                f"{site_key(settings.site_url)})"
+            )
         out.append(Edition("fa", settings.site_url_fa, "fa"))
     return tuple(out)
 

@@ -308,9 +308,9 @@ class Poller:
         )
         if 2 * ours < len(items):
             raise WrongEdition(
-                f"the site answered with {len(items)} posts, {ours} of them in "
-                f"{LANGUAGE_NAMES.get(self.expected, self.expected)}: "
-                "is SITE_URL or SITE_URL_FA pointing at the other edition?"
+                f"only {ours} of the {len(items)} posts it answered with are in "
+                f"{LANGUAGE_NAMES.get(self.expected, self.expected)}: it seems to serve the other "
+                "edition (check SITE_URL and SITE_URL_FA)"
             )
 
     async def _rest_page(self, page: int, per_page: int, **params: str | int) -> list[PostIn]:
