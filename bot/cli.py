@@ -408,10 +408,8 @@ def _main(argv: Sequence[str] | None, out: TextIO | None) -> int:
     except ArchiveMissing as exc:
         print(f"hrm-bot: {no_archive(exc, settings)}", file=sys.stderr)
         return 1
-    except (FetchError, FeedError) as exc:
-        stopped = "stopped" if args.command == "backfill" else "failed"
-        again = "; run it again to go on from where it stopped" if stopped == "stopped" else ""
-        print(f"hrm-bot: {args.command} {stopped}: {exc}{again}", file=sys.stderr)
+    except (FetchError, FeedError) as exc:  # backfill and ingest report their own, per edition
+        print(f"hrm-bot: {args.command} failed: {exc}", file=sys.stderr)
         return 1
     except StoreError as exc:
         print(f"hrm-bot: {exc}", file=sys.stderr)
