@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -57,3 +58,14 @@ async def poller(store: Store, wp: FakeWordPress) -> AsyncIterator[Poller]:
 
 def site_key(url: str) -> str:
     return urlsplit(url).netloc
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Commands run in-process configure the root logger on the test's captured stderr; the
+    next test must not log into that closed stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
