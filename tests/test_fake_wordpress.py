@@ -17,34 +17,19 @@ import feedparser
 import httpx
 import pytest
 
-try:  # tests/ is on sys.path (pytest "prepend" mode, no tests/__init__.py)
-    from fakes.wordpress import (
-        FA_FIXTURE_SITE,
-        FA_FIXTURES_DIR,
-        FIXTURE_SITE,
-        FIXTURES_DIR,
-        UTF8_BOM,
-        FakeWordPress,
-        decode_slug,
-        jalali_date,
-        running,
-        running_editions,
-        wp_slug,
-    )
-except ModuleNotFoundError:  # pragma: no cover - if tests/ becomes a package
-    from tests.fakes.wordpress import (
-        FA_FIXTURE_SITE,
-        FA_FIXTURES_DIR,
-        FIXTURE_SITE,
-        FIXTURES_DIR,
-        UTF8_BOM,
-        FakeWordPress,
-        decode_slug,
-        jalali_date,
-        running,
-        running_editions,
-        wp_slug,
-    )
+from tests.fakes.wordpress import (
+    FA_FIXTURE_SITE,
+    FA_FIXTURES_DIR,
+    FIXTURE_SITE,
+    FIXTURES_DIR,
+    UTF8_BOM,
+    FakeWordPress,
+    decode_slug,
+    jalali_date,
+    running,
+    running_editions,
+    wp_slug,
+)
 
 MANIFEST = json.loads((FIXTURES_DIR / "manifest.json").read_text("utf-8"))
 FIXTURE_LAST_MODIFIED = "Wed, 11 Jun 2025 08:12:45 GMT"
