@@ -8,6 +8,7 @@ import fcntl
 import logging
 import os
 import signal
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -51,9 +52,11 @@ from handlers import (
     search,
     start,
     subscriptions,
+    watches,
 )
+from handlers import settings as chat_settings
 from handlers.errors import on_error
-from storage import Post, Store
+from storage import Delivery, Post, Store
 from storage.db import make_folder
 
 # PTB 22 warns unless RetryAfter.retry_after is a timedelta; opt in to the new behaviour.
@@ -109,6 +112,12 @@ def register_handlers(app: BotApplication) -> None:
         "categories": subscriptions.categories,
         "latest": posts.latest,
         "search": search.search,
+        "watch": watches.watch,
+        "unwatch": watches.unwatch,
+        "settings": chat_settings.settings,
+        "discreet": chat_settings.discreet,
+        "quiet": chat_settings.quiet,
+        "digest": chat_settings.digest,
         "language": language.language,
         "forget": privacy.forget,
         "stats": admin.stats,
@@ -118,6 +127,8 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(subscriptions.picker_callback, pattern=r"^sub:"))
     app.add_handler(CallbackQueryHandler(privacy.forget_callback, pattern=r"^forget:"))
     app.add_handler(CallbackQueryHandler(language.language_callback, pattern=r"^lang:"))
+    app.add_handler(CallbackQueryHandler(watches.watch_callback, pattern=r"^w:"))
+    app.add_handler(CallbackQueryHandler(chat_settings.settings_callback, pattern=r"^set:"))
     app.add_handler(CallbackQueryHandler(search.page_callback, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(fallback.stale_callback))
     app.add_handler(InlineQueryHandler(inline.inline_query))
@@ -181,10 +192,20 @@ async def _post_init(app: BotApplication) -> None:
         await poller.load_stored_categories()
         followed[edition.key] = Followed(edition, client, poller)
 
-    def render_alert(post: Post, language: str | None) -> str:
-        return render.alert(post, services.tree_of(post.site), texts.tr(language))
+    def render_alert(post: Post, row: Delivery, updated: bool) -> str:
+        return render.alert(
+            post,
+            services.tree_of(post.site),
+            texts.tr(row.language),
+            discreet=row.discreet,
+            watched=row.watched,
+            updated=updated,
+        )
 
-    sender = Sender(app.bot, store, render_alert, send_policy(settings))
+    def render_digest(posts: Sequence[Post], row: Delivery) -> list[str]:
+        return render.digest(posts, services.tree_of, row.day, texts.tr(row.language))
+
+    sender = Sender(app.bot, store, render_alert, send_policy(settings), render_digest)
     services = Services(
         settings,
         store,

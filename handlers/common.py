@@ -9,7 +9,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import BadRequest
 
 from bot.context import BotContext
-from bot.delivery.render import MAX_MESSAGE, e
+from bot.delivery.render import e, split_message
 from bot.i18n import texts
 
 log = logging.getLogger(__name__)
@@ -43,20 +43,12 @@ async def gettext(update: Update, context: BotContext) -> Gettext:
     return texts.tr(await language(update, context))
 
 
-def chunks(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split a long HTML text at line ends so that no piece breaks a tag."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit and current:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        out.append(current)
-    return out
+def command_text(update: Update) -> str:
+    """What follows the command, spacing and quotes as typed."""
+    message = update.effective_message
+    text = message.text if message is not None and message.text else ""
+    parts = text.split(maxsplit=1)
+    return parts[1] if len(parts) > 1 else ""
 
 
 async def reply(
@@ -69,7 +61,7 @@ async def reply(
     if chat is None:
         return None
     message = None
-    pieces = chunks(text)
+    pieces = split_message(text)
     for i, piece in enumerate(pieces):
         message = await context.bot.send_message(
             chat.id, piece, reply_markup=markup if i == len(pieces) - 1 else None

@@ -12,20 +12,12 @@ from bot.context import BotContext
 from bot.delivery import render
 from bot.errors import InvalidQueryError
 from bot.i18n import texts
-from handlers.common import Gettext, gettext, is_not_modified, reply
+from handlers.common import Gettext, command_text, gettext, is_not_modified, reply
 from storage import SearchQuery, parse_query
 
 PER_PAGE = 5
 MAX_OFFSET = 995  # deep pages cost a long walk of the index, and nobody reads them
 CALLBACK = re.compile(r"^s:([A-Za-z0-9_-]{8}):(\d{1,4})$")
-
-
-def query_text(update: Update) -> str:
-    """What follows the command, spacing and quotes as typed."""
-    message = update.effective_message
-    text = message.text if message is not None and message.text else ""
-    parts = text.split(maxsplit=1)
-    return parts[1] if len(parts) > 1 else ""
 
 
 def refusal(exc: InvalidQueryError, context: BotContext, _: Gettext) -> str:
@@ -51,7 +43,7 @@ def category_problem(query: SearchQuery, context: BotContext, _: Gettext) -> str
 async def search(update: Update, context: BotContext) -> None:
     _ = await gettext(update, context)
     user = update.effective_user
-    text = query_text(update)
+    text = command_text(update)
     if not text.strip():
         await reply(update, context, render.search_usage(context.bot.username, _))
         return

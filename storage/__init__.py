@@ -1,7 +1,7 @@
 """SQLite storage. Imports nothing from the bot or the handlers."""
 
 from storage.categories import CategoryTree
-from storage.chats import ALL, Subscription
+from storage.chats import ALL, ChatSettings, Subscription
 from storage.errors import ArchiveMissing, InvalidQueryError, StoreError
 from storage.models import (
     Category,
@@ -16,12 +16,17 @@ from storage.models import (
 from storage.outbox import Delivery
 from storage.query import parse_query
 from storage.store import Stats, Store
+from storage.watches import MAX_CHARS, MAX_PHRASES, MIN_CHARS, Watch, fold, only_stop_words
 
 __all__ = [
     "ALL",
+    "MAX_CHARS",
+    "MAX_PHRASES",
+    "MIN_CHARS",
     "ArchiveMissing",
     "Category",
     "CategoryTree",
+    "ChatSettings",
     "Delivery",
     "InvalidQueryError",
     "Post",
@@ -35,5 +40,8 @@ __all__ = [
     "Subscription",
     "Term",
     "UpsertResult",
+    "Watch",
+    "fold",
+    "only_stop_words",
     "parse_query",
 ]

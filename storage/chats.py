@@ -1,4 +1,5 @@
-"""Chats and what they follow. Only ids, type, language and subscriptions are kept."""
+"""Chats, what they follow and how they want it. Only ids, type, language, subscriptions,
+watched phrases and delivery settings are kept."""
 
 from __future__ import annotations
 
@@ -17,6 +18,87 @@ ALL = "*"  # the wildcard subscription: every post of a site
 class Subscription:
     site: str
     slug: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """How a chat wants its alerts. Times are minutes after midnight in ``timezone``."""
+
+    language: str | None = None
+    discreet: bool = False
+    timezone: str | None = None  # None: the default zone (Asia/Tehran)
+    quiet_start: int | None = None
+    quiet_end: int | None = None
+    digest_at: int | None = None
+
+
+async def settings(db: aiosqlite.Connection, chat_id: int) -> ChatSettings:
+    async with db.execute(
+        "SELECT language, discreet, timezone, quiet_start, quiet_end, digest_at FROM chats "
+        "WHERE chat_id = ?",
+        (chat_id,),
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return ChatSettings()
+    return ChatSettings(row[0], bool(row[1]), row[2], row[3], row[4], row[5])
+
+
+async def update_settings(
+    db: aiosqlite.Connection,
+    chat_id: int,
+    chat_type: str,
+    now: datetime,
+    values: dict[str, object],
+) -> None:
+    """Set some of a chat's settings (creating the chat); the column names are ours."""
+    allowed = {"discreet", "timezone", "quiet_start", "quiet_end", "digest_at", "digest_last"}
+    if not values or not set(values) <= allowed:
+        raise ValueError(f"not chat settings: {sorted(set(values) - allowed)}")
+    await ensure_chat(db, chat_id, chat_type, None, now)
+    assignments = ", ".join(f"{name} = ?" for name in values)
+    await db.execute(
+        f"UPDATE chats SET {assignments} WHERE chat_id = ?", (*values.values(), chat_id)
+    )
+
+
+async def set_digest(
+    db: aiosqlite.Connection,
+    chat_id: int,
+    chat_type: str,
+    at: int,
+    timezone: str | None,
+    made: str,
+    now: datetime,
+) -> None:
+    """A daily digest at ``at``; the digest of the local day ``made`` counts as made (the
+    caller's "today or before"), so the first one comes when the time next comes round."""
+    await ensure_chat(db, chat_id, chat_type, None, now)
+    await db.execute(
+        "UPDATE chats SET digest_at = ?, timezone = ?, "
+        "digest_last = max(coalesce(digest_last, ''), ?) WHERE chat_id = ?",
+        (at, timezone, made, chat_id),
+    )
+
+
+async def release_held(db: aiosqlite.Connection, chat_id: int) -> int:
+    """A chat that no longer wants a digest gets what was waiting for the next one as alerts
+    (a digest already made still goes out)."""
+    cur = await db.execute(
+        "UPDATE outbox SET status = 'pending' WHERE chat_id = ? AND status = 'held'", (chat_id,)
+    )
+    released = max(cur.rowcount, 0)
+    await cur.close()
+    return released
+
+
+async def digest_chats(db: aiosqlite.Connection) -> list[tuple[int, str | None, int, str | None]]:
+    """(chat id, zone, minute of the day, last digest's day) of active chats with a digest."""
+    async with db.execute(
+        "SELECT chat_id, timezone, digest_at, digest_last FROM chats "
+        "WHERE digest_at IS NOT NULL AND active = 1"
+    ) as cur:
+        return [(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
 
 
 async def ensure_chat(
@@ -107,8 +189,11 @@ async def forget(db: aiosqlite.Connection, chat_id: int) -> bool:
 async def deactivate(db: aiosqlite.Connection, chat_id: int) -> int:
     """Stop delivering to a chat that blocked or removed the bot; returns rows dropped."""
     await db.execute("UPDATE chats SET active = 0 WHERE chat_id = ?", (chat_id,))
+    await db.execute("DELETE FROM digests WHERE chat_id = ? AND status = 'pending'", (chat_id,))
+    await db.execute("DELETE FROM edits WHERE chat_id = ? AND status = 'pending'", (chat_id,))
     cur = await db.execute(
-        "DELETE FROM outbox WHERE chat_id = ? AND status = 'pending'", (chat_id,)
+        "DELETE FROM outbox WHERE chat_id = ? AND status IN ('pending', 'held', 'digest')",
+        (chat_id,),
     )
     dropped = cur.rowcount
     await cur.close()
@@ -131,9 +216,17 @@ async def migrate(db: aiosqlite.Connection, old: int, new: int) -> None:
         (new, old),
     )
     await db.execute(
+        "INSERT OR IGNORE INTO watches (chat_id, folded, phrase, created_at) "
+        "SELECT ?, folded, phrase, created_at FROM watches WHERE chat_id = ?",
+        (new, old),
+    )
+    # The supergroup's own settings stay; alerts waiting for a digest go out as alerts.
+    await db.execute(
         "INSERT OR IGNORE INTO outbox (chat_id, post_id, status, attempts, not_before, "
-        "created_at, sent_at, message_id, error) SELECT ?, post_id, status, attempts, "
-        "not_before, created_at, sent_at, message_id, error FROM outbox WHERE chat_id = ?",
+        "created_at, sent_at, message_id, error, reason, revision) SELECT ?, post_id, "
+        "CASE WHEN status IN ('held', 'digest') THEN 'pending' ELSE status END, attempts, "
+        "not_before, created_at, sent_at, message_id, error, reason, revision "
+        "FROM outbox WHERE chat_id = ?",
         (new, old),
     )
     await db.execute("DELETE FROM chats WHERE chat_id = ?", (old,))

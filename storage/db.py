@@ -162,7 +162,82 @@ UPDATE_FROM_1_TO_2 = """
         ORDER BY p.rank_key;
 """
 
-MIGRATIONS: list[str] = [UPDATE_FROM_0_TO_1, UPDATE_FROM_1_TO_2]
+# Personal alerts: watched phrases, corrections, discreet and quiet delivery, daily digests.
+UPDATE_FROM_2_TO_3 = """
+        CREATE TABLE watches (
+            chat_id INTEGER NOT NULL REFERENCES chats (chat_id)
+                ON DELETE CASCADE ON UPDATE CASCADE,
+            folded TEXT NOT NULL,  -- the phrase's words as matched (storage.watches.fold)
+            phrase TEXT NOT NULL,  -- as typed, to show it back
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (chat_id, folded)
+        ) WITHOUT ROWID;
+
+        ALTER TABLE chats ADD COLUMN discreet INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE chats ADD COLUMN timezone TEXT;  -- an IANA name; NULL is Asia/Tehran
+        ALTER TABLE chats ADD COLUMN quiet_start INTEGER;  -- minutes after local midnight
+        ALTER TABLE chats ADD COLUMN quiet_end INTEGER;
+        ALTER TABLE chats ADD COLUMN digest_at INTEGER;  -- minutes after local midnight
+        ALTER TABLE chats ADD COLUMN digest_last TEXT;  -- local day of the last digest made
+
+        -- status also takes 'held' (waiting for the chat's next digest) and 'digest' (in the
+        -- digest of digest_day, not yet sent).
+        ALTER TABLE outbox ADD COLUMN reason TEXT;  -- the watched phrases that matched
+        ALTER TABLE outbox ADD COLUMN revision TEXT;  -- posts.digest of the text sent
+        ALTER TABLE outbox ADD COLUMN digest_day TEXT;
+        CREATE INDEX outbox_held ON outbox (chat_id, digest_day)
+            WHERE status IN ('held', 'digest');
+        CREATE INDEX outbox_post ON outbox (post_id);
+
+        -- A correction of a post already alerted: one row per alert, the revision it must
+        -- show; the key makes it once per chat and revision.
+        CREATE TABLE edits (
+            chat_id INTEGER NOT NULL,
+            post_id INTEGER NOT NULL,
+            revision TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending | done | failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT,
+            created_at TEXT NOT NULL,
+            error TEXT,
+            PRIMARY KEY (chat_id, post_id),
+            FOREIGN KEY (chat_id, post_id) REFERENCES outbox (chat_id, post_id)
+                ON DELETE CASCADE ON UPDATE CASCADE
+        ) WITHOUT ROWID;
+        CREATE INDEX edits_pending ON edits (post_id, chat_id) WHERE status = 'pending';
+
+        -- An alert that went out with a text already replaced meanwhile (the correction came
+        -- while it was in flight) gets its edit too.
+        CREATE TRIGGER outbox_sent_stale AFTER UPDATE OF status ON outbox
+        WHEN new.status = 'sent' AND new.digest_day IS NULL AND new.message_id IS NOT NULL
+            AND new.revision IS NOT NULL
+            AND new.revision != (SELECT digest FROM posts WHERE id = new.post_id)
+        BEGIN
+            INSERT INTO edits (chat_id, post_id, revision, created_at)
+            SELECT new.chat_id, new.post_id, digest, new.sent_at FROM posts WHERE id = new.post_id
+            ON CONFLICT (chat_id, post_id) DO UPDATE SET revision = excluded.revision,
+                status = 'pending', attempts = 0, not_before = NULL, error = NULL
+            WHERE edits.revision != excluded.revision;
+        END;
+
+        -- One row per chat and local day: the key makes a digest go out once.
+        CREATE TABLE digests (
+            chat_id INTEGER NOT NULL REFERENCES chats (chat_id)
+                ON DELETE CASCADE ON UPDATE CASCADE,
+            day TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | failed
+            parts_sent INTEGER NOT NULL DEFAULT 0,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            error TEXT,
+            PRIMARY KEY (chat_id, day)
+        ) WITHOUT ROWID;
+        CREATE INDEX digests_pending ON digests (chat_id) WHERE status = 'pending';
+"""
+
+MIGRATIONS: list[str] = [UPDATE_FROM_0_TO_1, UPDATE_FROM_1_TO_2, UPDATE_FROM_2_TO_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

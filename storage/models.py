@@ -56,6 +56,7 @@ class Post:
     categories: tuple[int, ...]
     categories_known: bool
     tags: tuple[str, ...] = ()
+    revision: str = ""  # changes when the title or the text does
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,8 @@ class UpsertResult:
     new: tuple[int, ...] = ()
     modified: tuple[int, ...] = ()
     unchanged: int = 0
-    enqueued: int = 0
+    enqueued: int = 0  # alerts queued (or held for a digest)
+    edits: int = 0  # corrections of alerts already sent, queued
 
 
 @dataclass(frozen=True, slots=True)

@@ -272,3 +272,23 @@ def finder(terms: Iterable[tuple[str, bool]]) -> Finder | None:
         if _TOKEN.search(text)
     ]
     return Finder(re.compile("|".join(parts), re.IGNORECASE)) if parts else None
+
+
+# -- words, as the search index tokenizes them ---------------------------------------------
+
+_LATIN_FOLDS = {k: v for k, v in _ONE_FOR_ONE.items() if v != " "}
+_LATIN = re.compile("[" + "".join(map(re.escape, sorted(_LATIN_FOLDS))) + "]")
+
+
+def words(text: str, *, normalized: bool = False) -> list[str]:
+    """The words of a text as the search index holds them: folded by normalize(), then cut
+    and lower-cased as FTS5's unicode61 tokenizer with ``remove_diacritics 2`` does (letters
+    and digits make words, anything else separates them; accented Latin letters lose their
+    accents). What a watched phrase is matched with, so it matches as a search would.
+    ``normalized``: the text has been through normalize() already."""
+    if not normalized:
+        text = normalize(text)
+    if not text.isascii():
+        for ch in set(_LATIN.findall(text)):
+            text = text.replace(ch, _LATIN_FOLDS[ch])
+    return _TOKEN.findall(text.lower())

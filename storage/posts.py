@@ -6,13 +6,17 @@ import functools
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import aiosqlite
 
 from storage.categories import CategoryTree
 from storage.models import Post, PostIn, UpsertResult
-from storage.normalize import normalize
+from storage.normalize import normalize, words
+
+if TYPE_CHECKING:
+    from storage.watches import WatchIndex
 
 RANK_SHIFT = 20  # rank_key = seconds << 20 | (id & 0xFFFFF)
 _RANK_LOW = (1 << RANK_SHIFT) - 1
@@ -21,8 +25,13 @@ _TAG_SEPARATOR = "\x1f"  # tags are whitespace-folded on the way in, so it canno
 
 POST_COLUMNS = (
     "id, site, wp_id, guid, url, title, author, published, modified, excerpt, content, lang, "
-    "first_seen, categories_known"
+    "first_seen, categories_known, digest"
 )
+# A post corrected within this time of its alert has the alert edited; a post that gains a
+# category (or a watched phrase) within RECHECK of first being seen reaches the chats that
+# follow it and have not had it.
+EDIT_WINDOW = timedelta(hours=48)
+RECHECK = timedelta(hours=24)
 
 
 def to_text(dt: datetime | None) -> str | None:
@@ -146,11 +155,15 @@ async def upsert(
     tree: CategoryTree,
     now: datetime,
     alert: bool,
+    watches: WatchIndex | None = None,
 ) -> UpsertResult:
     """Store a batch inside the caller's transaction.
 
-    New posts get one outbox row per matching active chat when ``alert`` is true, in the
-    same transaction, so a post is never stored without its alerts (or alerted twice).
+    With ``alert``, in the same transaction, so that a post is never stored without its
+    alerts (or alerted twice): new posts get one outbox row per active chat that follows
+    one of their categories or watches a phrase of their text; posts corrected after their
+    alerts went out get an edit of each alert; a post first seen less than RECHECK ago that
+    gains a category or a phrase reaches the chats that have not had it.
     """
     existing = await _load_existing(db, site, items)
     async with db.execute("SELECT coalesce(max(id), 0) FROM posts") as cur:
@@ -161,13 +174,34 @@ async def upsert(
     modified: list[int] = []
     unchanged = 0
     seen: set[int] = set()
-    new_categories: dict[int, set[int]] = {}
     inserts: list[tuple[object, ...]] = []
     fts_rows: list[tuple[object, ...]] = []
     fts_deletes: list[tuple[int]] = []
     cat_rows: list[tuple[int, int]] = []
     tag_rows: list[tuple[int, str]] = []
     replaced: list[tuple[int]] = []
+    recent = to_text(now - RECHECK) or ""
+    # Posts to alert of: post id -> (the subscriptions that want it, the words of its title,
+    # excerpt and text for the watched phrases).
+    targets: dict[int, tuple[list[str], list[list[str]]]] = {}
+    corrected: list[tuple[int, str]] = []
+
+    def target(post_id: int, item: PostIn, row: tuple[object, ...]) -> None:
+        texts: list[list[str]] = []
+        if watches:
+            # The index row holds the title and the text folded already.
+            texts = [words(str(row[1]), normalized=True), words(str(row[2]), normalized=True)]
+            if item.content and item.excerpt:
+                texts.append(words(item.excerpt))
+        # '*' follows everything, posts with unresolved categories included.
+        targets[post_id] = (["*", *sorted(tree.slugs_covering(item.categories))], texts)
+
+    def gained(post_id: int, item: PostIn, row: _Stored) -> None:
+        """A recent post filed under a new category reaches that category's followers (only
+        them: a chat that began to follow its old ones after it came does not get it)."""
+        new = tree.slugs_covering(item.categories) - tree.slugs_covering(row.categories)
+        if new and (row.first_seen or "") >= recent and item.categories_known:
+            targets[post_id] = (sorted(new), [])
 
     for item in items:
         d = digest(item)
@@ -198,7 +232,8 @@ async def upsert(
             )
             fts_rows.append(_fts_row(site, key, item, tree))
             new.append(post_id)
-            new_categories[post_id] = set(item.categories)
+            if alert:
+                target(post_id, item, fts_rows[-1])
             existing.add(_Stored(post_id, item.wp_id, item.guid, item.url))
         else:
             post_id = row.id
@@ -226,6 +261,8 @@ async def upsert(
                 # The index holds the categories as tokens and the tags as text.
                 fts_deletes.append((row.rank_key,))
                 fts_rows.append(_fts_row(site, row.rank_key, item, tree))
+                if alert:
+                    gained(post_id, item, row)
             else:
                 first = from_text(row.first_seen) or now
                 key = rank_key(item.published, first, post_id)
@@ -254,6 +291,10 @@ async def upsert(
                 fts_deletes.append((row.rank_key,))
                 fts_rows.append(_fts_row(site, key, indexed, tree))
                 modified.append(post_id)
+                if alert:
+                    corrected.append((post_id, d))
+                    if not downgrade:
+                        gained(post_id, item, row)
             if downgrade:
                 # RSS names are vaguer than the REST ids stored before: keep those.
                 seen.add(post_id)
@@ -282,30 +323,77 @@ async def upsert(
         "INSERT OR IGNORE INTO post_categories (post_id, category) VALUES (?, ?)", cat_rows
     )
     await db.executemany("INSERT OR IGNORE INTO post_tags (post_id, name) VALUES (?, ?)", tag_rows)
-    enqueued = 0
-    if alert and new:
-        enqueued = await _enqueue(db, site, new_categories, tree, now)
+    enqueued = edits = 0
+    if targets:
+        enqueued = await _enqueue(db, site, targets, watches, now)
+    since = now - EDIT_WINDOW
+    for post_id, revision in corrected:
+        edits += await _queue_edits(db, post_id, revision, since, now)
     return UpsertResult(
-        new=tuple(new), modified=tuple(modified), unchanged=unchanged, enqueued=enqueued
+        new=tuple(new),
+        modified=tuple(modified),
+        unchanged=unchanged,
+        enqueued=enqueued,
+        edits=edits,
     )
+
+
+async def _queue_edits(
+    db: aiosqlite.Connection, post_id: int, revision: str, since: datetime, now: datetime
+) -> int:
+    """An edit for every alert of the post sent since ``since`` with another revision: once
+    per chat and revision (a pending edit of an older revision becomes this one)."""
+    cur = await db.execute(
+        "INSERT INTO edits (chat_id, post_id, revision, created_at) "
+        "SELECT o.chat_id, o.post_id, ?, ? FROM outbox o "
+        "JOIN chats c ON c.chat_id = o.chat_id AND c.active = 1 "
+        "WHERE o.post_id = ? AND o.status = 'sent' AND o.digest_day IS NULL "
+        "AND o.message_id IS NOT NULL AND o.sent_at >= ? "
+        "AND (o.revision IS NULL OR o.revision != ?) "
+        "ON CONFLICT (chat_id, post_id) DO UPDATE SET revision = excluded.revision, "
+        "status = 'pending', attempts = 0, not_before = NULL, error = NULL "
+        "WHERE edits.revision != excluded.revision",
+        (revision, to_text(now), post_id, to_text(since), revision),
+    )
+    changed = max(cur.rowcount, 0)
+    await cur.close()
+    return changed
+
+
+# A chat with a daily digest gets its alerts held for it.
+_STATUS = "CASE WHEN c.digest_at IS NULL THEN 'pending' ELSE 'held' END"
 
 
 async def _enqueue(
     db: aiosqlite.Connection,
     site: str,
-    new_categories: dict[int, set[int]],
-    tree: CategoryTree,
+    targets: dict[int, tuple[list[str], list[list[str]]]],
+    watches: WatchIndex | None,
     now: datetime,
 ) -> int:
     total = 0
     created = to_text(now)
-    for post_id, categories in new_categories.items():
-        # '*' follows everything, posts with unresolved categories included.
-        slugs = ["*", *sorted(tree.slugs_covering(categories))]
+    for post_id, (slugs, texts) in targets.items():
+        if watches and texts:
+            # Phrases first, so that the row says why it came; a chat that also follows a
+            # category of the post already has its row, and the insert below skips it.
+            rows = [
+                (post_id, created, "\n".join(phrases), chat_id)
+                for chat_id, phrases in watches.match(texts).items()
+            ]
+            for args in rows:
+                cur = await db.execute(
+                    "INSERT OR IGNORE INTO outbox (chat_id, post_id, created_at, reason, status) "
+                    f"SELECT c.chat_id, ?, ?, ?, {_STATUS} FROM chats c "
+                    "WHERE c.chat_id = ? AND c.active = 1",
+                    args,
+                )
+                total += max(cur.rowcount, 0)
+                await cur.close()
         marks = ",".join("?" * len(slugs))
         cur = await db.execute(
-            "INSERT OR IGNORE INTO outbox (chat_id, post_id, created_at) "
-            "SELECT DISTINCT s.chat_id, ?, ? FROM subscriptions s "
+            "INSERT OR IGNORE INTO outbox (chat_id, post_id, created_at, status) "
+            f"SELECT DISTINCT s.chat_id, ?, ?, {_STATUS} FROM subscriptions s "
             "JOIN chats c ON c.chat_id = s.chat_id AND c.active = 1 "
             f"WHERE s.site = ? AND s.slug IN ({marks})",
             (post_id, created, site, *slugs),
@@ -382,4 +470,5 @@ def _post(row: aiosqlite.Row, cats: tuple[int, ...], tags: tuple[str, ...]) -> P
         categories=cats,
         categories_known=bool(row["categories_known"]),
         tags=tags,
+        revision=row["digest"],
     )

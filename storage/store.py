@@ -11,12 +11,13 @@ from typing import Any
 
 import aiosqlite
 
-from storage import categories, chats, outbox, posts, search
+from storage import categories, chats, outbox, posts, search, watches
 from storage.categories import CategoryTree
-from storage.chats import Subscription
+from storage.chats import ChatSettings, Subscription
 from storage.db import Writer, connect
 from storage.models import Category, Post, PostIn, SearchPage, SearchQuery, UpsertResult
 from storage.outbox import Delivery
+from storage.watches import Watch, WatchIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,10 @@ class Store:
         self.db = db
         self.path = path
         self.writer = Writer(db)
+        # Every chat's phrases, read once and kept until they change: (the database's
+        # data_version when read, the index). Our own writes drop it; data_version tells of
+        # another process's.
+        self._watch_index: tuple[int, WatchIndex] | None = None
 
     @classmethod
     async def open(cls, path: Path, *, create: bool = True) -> Store:
@@ -108,9 +113,21 @@ class Store:
         alert: bool,
         now: datetime | None = None,
     ) -> UpsertResult:
-        """Store a batch in one transaction; with ``alert``, queue alerts for new posts."""
+        """Store a batch in one transaction; with ``alert``, queue alerts for new posts (and
+        edits of the alerts of corrected ones)."""
         async with self.writer.transaction() as db:
-            return await posts.upsert(db, site, items, tree=tree, now=now or utcnow(), alert=alert)
+            index = await self._watches(db) if alert else None
+            return await posts.upsert(
+                db, site, items, tree=tree, now=now or utcnow(), alert=alert, watches=index
+            )
+
+    async def _watches(self, db: aiosqlite.Connection) -> WatchIndex:
+        async with db.execute("PRAGMA data_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if self._watch_index is None or self._watch_index[0] != version:
+            self._watch_index = (version, await watches.load_index(db))
+        return self._watch_index[1]
 
     async def get_posts(self, ids: Sequence[int]) -> list[Post]:
         return await posts.get_posts(self.db, ids)
@@ -196,7 +213,61 @@ class Store:
         async with self.writer.transaction() as db:
             return await chats.unsubscribe(db, chat_id, site, slugs)
 
+    # -- watched phrases ------------------------------------------------------------------
+
+    async def watches(self, chat_id: int) -> list[Watch]:
+        return await watches.list_watches(self.db, chat_id)
+
+    async def watch(
+        self, chat_id: int, chat_type: str, phrase: str, folded: str, *, limit: int
+    ) -> bool | None:
+        """Watch a phrase: False when watched already, None when the chat has ``limit``."""
+        async with self.writer.transaction() as db:
+            await chats.ensure_chat(db, chat_id, chat_type, None, utcnow())
+            if await watches.count(db, chat_id) >= limit:
+                return None
+            added = await watches.add(db, chat_id, phrase, folded, utcnow())
+        self._watch_index = None
+        return added
+
+    async def unwatch(self, chat_id: int, folded: str | None) -> list[str]:
+        """Stop watching one phrase (by its folded words) or all (None); the phrases removed."""
+        async with self.writer.transaction() as db:
+            removed = await watches.remove(db, chat_id, folded)
+        self._watch_index = None
+        return removed
+
+    # -- delivery settings -----------------------------------------------------------------
+
+    async def chat_settings(self, chat_id: int) -> ChatSettings:
+        return await chats.settings(self.db, chat_id)
+
+    async def update_settings(self, chat_id: int, chat_type: str, **values: object) -> None:
+        """Set some of: discreet, timezone, quiet_start, quiet_end, digest_at, digest_last.
+        Turning the digest off sends what was held for it as alerts."""
+        async with self.writer.transaction() as db:
+            await chats.update_settings(db, chat_id, chat_type, utcnow(), values)
+            if "digest_at" in values and values["digest_at"] is None:
+                await chats.release_held(db, chat_id)
+
+    async def set_digest(
+        self, chat_id: int, chat_type: str, at: int, timezone: str | None, made: str
+    ) -> None:
+        """A daily digest at ``at`` minutes past local midnight; the one of day ``made``
+        counts as made already."""
+        async with self.writer.transaction() as db:
+            await chats.set_digest(db, chat_id, chat_type, at, timezone, made, utcnow())
+
+    async def digest_chats(self) -> list[tuple[int, str | None, int, str | None]]:
+        return await chats.digest_chats(self.db)
+
+    async def open_digest(self, chat_id: int, day: str) -> bool:
+        """Make the chat's digest of ``day`` from what was held for it (once per day)."""
+        async with self.writer.transaction() as db:
+            return await outbox.open_digest(db, chat_id, day, utcnow())
+
     async def forget(self, chat_id: int) -> bool:
+        self._watch_index = None
         async with self.writer.transaction() as db:
             found = await chats.forget(db, chat_id)
         # Move the deletion from the write-ahead log into the (zeroed) file now; best effort,
@@ -211,14 +282,17 @@ class Store:
         ) as cur:
             if await cur.fetchone() is None:
                 return  # the usual case costs no write
+        self._watch_index = None
         async with self.writer.transaction() as db:
             await db.execute("UPDATE chats SET active = 1 WHERE chat_id = ?", (chat_id,))
 
     async def deactivate(self, chat_id: int) -> int:
+        self._watch_index = None
         async with self.writer.transaction() as db:
             return await chats.deactivate(db, chat_id)
 
     async def migrate_chat(self, old: int, new: int) -> None:
+        self._watch_index = None
         async with self.writer.transaction() as db:
             await chats.migrate(db, old, new)
 
@@ -235,12 +309,27 @@ class Store:
     async def next_due(self) -> datetime | None:
         return await outbox.next_due(self.db)
 
+    async def due_edits(self, limit: int, *, now: datetime | None = None) -> list[Delivery]:
+        async with self.writer.reading() as db:
+            return await outbox.due_edits(db, now or utcnow(), limit)
+
+    async def due_digests(self, limit: int, *, now: datetime | None = None) -> list[Delivery]:
+        async with self.writer.reading() as db:
+            return await outbox.due_digests(db, now or utcnow(), limit)
+
+    async def digest_items(self, chat_id: int, day: str) -> list[int]:
+        return await outbox.digest_items(self.db, chat_id, day)
+
     # One statement each, so each runs as its own small transaction: a delivery is recorded
     # as soon as Telegram accepts it, at the cost of one trip to the database thread.
 
-    async def mark_sent(self, chat_id: int, post_id: int, message_id: int) -> None:
+    async def mark_sent(
+        self, chat_id: int, post_id: int, message_id: int, revision: str | None = None
+    ) -> None:
+        """``revision``: the post's revision the message showed (a newer one stored since
+        gets the message edited)."""
         await self.writer.execute(
-            outbox.MARK_SENT, outbox.mark_sent(chat_id, post_id, message_id, utcnow())
+            outbox.MARK_SENT, outbox.mark_sent(chat_id, post_id, message_id, revision, utcnow())
         )
 
     async def postpone(
@@ -253,6 +342,41 @@ class Store:
 
     async def mark_failed(self, chat_id: int, post_id: int, error: str) -> None:
         await self.writer.execute(outbox.MARK_FAILED, outbox.mark_failed(chat_id, post_id, error))
+
+    async def edit_done(
+        self, chat_id: int, post_id: int, revision: str, error: str | None = None
+    ) -> None:
+        async with self.writer.transaction() as db:
+            await outbox.edit_done(db, chat_id, post_id, revision, error)
+
+    async def postpone_edit(
+        self, chat_id: int, post_id: int, until: datetime, error: str, *, count_attempt: bool
+    ) -> None:
+        await self.writer.execute(
+            outbox.POSTPONE_EDIT,
+            outbox.postpone(chat_id, post_id, until, error, count_attempt=count_attempt),
+        )
+
+    async def fail_edit(self, chat_id: int, post_id: int, error: str) -> None:
+        await self.writer.execute(outbox.FAIL_EDIT, (error, chat_id, post_id))
+
+    async def digest_part_sent(self, chat_id: int, day: str, parts: int) -> None:
+        await self.writer.execute(outbox.DIGEST_PART_SENT, (parts, chat_id, day))
+
+    async def digest_sent(self, chat_id: int, day: str, message_id: int | None) -> None:
+        async with self.writer.transaction() as db:
+            await outbox.digest_sent(db, chat_id, day, message_id, utcnow())
+
+    async def postpone_digest(
+        self, chat_id: int, day: str, until: datetime, error: str, *, count_attempt: bool
+    ) -> None:
+        await self.writer.execute(
+            outbox.POSTPONE_DIGEST,
+            (posts.to_text(until), error, int(count_attempt), chat_id, day),
+        )
+
+    async def fail_digest(self, chat_id: int, day: str, error: str) -> None:
+        await self.writer.execute(outbox.FAIL_DIGEST, (error, chat_id, day))
 
     async def stats(self, site: str) -> Stats:
         async def scalar(sql: str, *args: object) -> int:

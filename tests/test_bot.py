@@ -249,7 +249,7 @@ async def test_hints_for_what_is_not_understood(bot: Running) -> None:
 
 async def test_only_group_admins_change_subscriptions(bot: Running) -> None:
     m = await bot.command(GROUP, "/subscribe executions", user_id=GROUP_MEMBER)
-    assert m.text == "Only the group's administrators can change what this group follows."
+    assert m.text == texts.GROUP_ADMINS_ONLY
     m = await bot.command(GROUP, "/subscribe@hrm_test_bot executions", user_id=GROUP_ADMIN)
     assert m.text == "Now following: Executions."
     picker = await bot.command(GROUP, "/subscribe", user_id=GROUP_MEMBER)

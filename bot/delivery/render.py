@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.delivery import timing
 from bot.i18n import texts
-from storage import ALL, Category, CategoryTree, Post, SearchPage, Stats, Subscription
+from storage import (
+    ALL,
+    Category,
+    CategoryTree,
+    ChatSettings,
+    Post,
+    SearchPage,
+    Stats,
+    Subscription,
+    Watch,
+)
 from storage.normalize import HIT_END, HIT_START
 
 Gettext = texts.Translator
@@ -65,21 +78,93 @@ def _summary(post: Post) -> str:
     return post.excerpt.removesuffix("[…]").removesuffix("[&#8230;]").strip()
 
 
-def alert(post: Post, tree: CategoryTree, _: Gettext) -> str:
+def alert(
+    post: Post,
+    tree: CategoryTree,
+    _: Gettext,
+    *,
+    discreet: bool = False,
+    watched: Sequence[str] = (),
+    updated: bool = False,
+) -> str:
     """One post as one message: title, date and hashtags, a summary, the link.
 
     A Persian report's lines each start with a right-to-left mark: Telegram sets a line's
     direction from its first letter, and a line that opens with a Latin name, a digit or a
     hashtag would otherwise run left to right, with its punctuation at the wrong end.
+
+    ``discreet``: the first line, all a lock screen or the chat list shows, is a neutral
+    "New report"; the title follows. ``watched``: the chat's phrases that brought it.
+    ``updated``: the alert is being edited with a correction.
     """
     rtl = RLM if post.lang == "fa" else ""
-    head = f"{rtl}<b>{e(clip(post.title, MAX_TITLE))}</b>\n"
+    ui = RLM if _.language == "fa" else ""
+    top: list[str] = []
+    if discreet:
+        top.append(_(texts.ALERT_NEW_REPORT))
+    if updated:
+        top.append(f"✏️ {_(texts.ALERT_UPDATED)}")
+    first = f"{ui}{e(' · '.join(top))}\n" if top else ""
+    head = f"{first}{rtl}<b>{e(clip(post.title, MAX_TITLE))}</b>\n"
     meta = " · ".join(x for x in (post_date(post, _), hashtags(post, tree)) if x)
+    why = ""
+    if watched:
+        phrases = _.join(f"“{clip(p, 100)}”" for p in watched[:5])
+        why = f"\n{ui}👁 {e(_(texts.ALERT_WATCHED).format(phrases=phrases))}"
     link = f'{rtl}<a href="{escape(post.url, quote=True)}">{e(_(texts.READ_MORE))}</a>'
-    budget = MAX_MESSAGE - len(clip(post.title, MAX_TITLE)) - len(meta) - 40
+    budget = MAX_MESSAGE - len(head) - len(meta) - len(why) - len(link) - 20
     summary = clip(_summary(post), min(EXCERPT_CHARS, max(budget, 0)))
     body = f"\n\n{rtl}{e(summary)}" if summary else ""
-    return f"{head}{rtl}{e(meta)}{body}\n\n{link}"
+    return f"{head}{rtl}{e(meta)}{why}{body}\n\n{link}"
+
+
+def split_message(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split a long HTML text at line ends so that no piece breaks a tag."""
+    out: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit and current:
+            out.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        out.append(current)
+    return out
+
+
+def digest(
+    posts: Sequence[Post], tree_of: Callable[[str], CategoryTree], day: str, _: Gettext
+) -> list[str]:
+    """A chat's reports of one day as few messages as Telegram allows: linked titles and
+    dates, grouped under their top-level category (in the site's order), newest first."""
+    if not posts:
+        return []
+    groups: dict[tuple[int, str, int], tuple[str, list[Post]]] = {}
+    for post in sorted(posts, key=lambda p: p.published or p.first_seen, reverse=True):
+        tree = tree_of(post.site)
+        order = {c.wp_id: i for i, (_d, c) in enumerate(tree.walk())}
+        tops = sorted(
+            {a.wp_id: a for a in tree.ancestors_of(post.categories) if not a.parent}.values(),
+            key=lambda c: order.get(c.wp_id, 0),
+        )
+        if tops:
+            key, name = (0, post.site, order.get(tops[0].wp_id, 0)), tops[0].name
+        else:
+            key, name = (1, "", 0), _(texts.DIGEST_OTHER)
+        groups.setdefault(key, (name, []))[1].append(post)
+    when = datetime.combine(date.fromisoformat(day), datetime.min.time(), UTC).replace(hour=12)
+    title = _(texts.DIGEST_TITLE).format(day=_.date(when), count=_.number(len(posts)))
+    ui = RLM if _.language == "fa" else ""
+    lines = [f"{ui}<b>{e(title)}</b>"]
+    for _key, (name, members) in sorted(groups.items()):
+        lines += ["", f"{ui}<b>{e(name)}</b>"]
+        for post in members:
+            rtl = RLM if post.lang == "fa" else ""
+            link = f'<a href="{escape(post.url, quote=True)}">{e(clip(post.title, 200))}</a>'
+            lines.append(f"{rtl}• {link} · {e(post_date(post, _))}")
+    return split_message("\n".join(lines))
 
 
 def post_line(post: Post, tree: CategoryTree, _: Gettext) -> str:
@@ -235,6 +320,107 @@ def _subtree(tree: CategoryTree, root: int) -> list[tuple[int, Category]]:
 
     visit(root, 0)
     return out
+
+
+def watch_key(folded: str) -> str:
+    """A phrase's name in callback data: a phrase may not fit Telegram's 64 bytes."""
+    return hashlib.blake2b(folded.encode(), digest_size=6).hexdigest()
+
+
+def watch_list(watches: Sequence[Watch], _: Gettext) -> tuple[str, InlineKeyboardMarkup | None]:
+    if not watches:
+        return e(_(texts.WATCH_NONE) + "\n\n" + _(texts.WATCH_USAGE)), None
+    rows = [
+        [
+            InlineKeyboardButton(
+                f"✖ {clip(w.phrase, 60)}", callback_data=f"w:rm:{watch_key(w.folded)}"
+            )
+        ]
+        for w in watches
+    ]
+    lines = [e(_(texts.WATCH_LIST)), ""] + [f"• {e(w.phrase)}" for w in watches]
+    return _directed(lines, _), InlineKeyboardMarkup(rows)
+
+
+def zone_label(settings: ChatSettings) -> str:
+    return settings.timezone or timing.DEFAULT_ZONE
+
+
+def quiet_value(settings: ChatSettings, _: Gettext) -> str:
+    if settings.quiet_start is None or settings.quiet_end is None:
+        return _(texts.OFF)
+    return _(texts.WINDOW).format(
+        start=_.clock(settings.quiet_start), end=_.clock(settings.quiet_end)
+    )
+
+
+def digest_value(settings: ChatSettings, _: Gettext) -> str:
+    if settings.digest_at is None:
+        return _(texts.OFF)
+    return _(texts.AT_TIME).format(time=_.clock(settings.digest_at))
+
+
+# Hours offered by the settings' buttons; /quiet and /digest take any.
+QUIET_PRESETS = ((22 * 60, 7 * 60), (23 * 60, 7 * 60), (0, 8 * 60))
+DIGEST_PRESETS = (8 * 60, 12 * 60, 18 * 60, 21 * 60)
+
+
+def settings_view(
+    settings: ChatSettings, language: str, _: Gettext, view: str = "main"
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The /settings message: every setting, and buttons to change them (``view``: "main",
+    or "q" and "g" for the choices of quiet hours and digest times)."""
+    lines = [
+        f"<b>{e(_(texts.SETTINGS_TITLE))}</b>",
+        e(_(texts.SETTINGS_LANGUAGE).format(value=_(texts.LANGUAGE_NAME))),
+        e(
+            _(texts.SETTINGS_DISCREET).format(
+                value=_(texts.ON if settings.discreet else texts.OFF)
+            )
+        ),
+        e(_(texts.SETTINGS_QUIET).format(value=quiet_value(settings, _))),
+        e(_(texts.SETTINGS_DIGEST).format(value=digest_value(settings, _))),
+        e(_(texts.SETTINGS_ZONE).format(zone=zone_label(settings))),
+        "",
+    ]
+    back = [InlineKeyboardButton(_(texts.BUTTON_SETTINGS_BACK), callback_data="set:m")]
+    if view == "q":
+        lines.append(e(_(texts.QUIET_PICK)))
+        rows = [
+            [
+                InlineKeyboardButton(
+                    _(texts.WINDOW).format(start=_.clock(a), end=_.clock(b)),
+                    callback_data=f"set:q:{a}-{b}",
+                )
+            ]
+            for a, b in QUIET_PRESETS
+        ]
+        rows += [[InlineKeyboardButton(_(texts.BUTTON_TURN_OFF), callback_data="set:q:off")], back]
+    elif view == "g":
+        lines.append(e(_(texts.DIGEST_PICK)))
+        times = [
+            InlineKeyboardButton(_.clock(t), callback_data=f"set:g:{t}") for t in DIGEST_PRESETS
+        ]
+        rows = [times, [InlineKeyboardButton(_(texts.BUTTON_TURN_OFF), callback_data="set:g:off")]]
+        rows.append(back)
+    else:
+        lines.append(e(_(texts.SETTINGS_HINT)))
+        other = "en" if language == "fa" else "fa"
+        switch = texts.tr(other)(texts.BUTTON_LANGUAGE)
+        discreet = texts.BUTTON_DISCREET_OFF if settings.discreet else texts.BUTTON_DISCREET_ON
+        rows = [
+            [InlineKeyboardButton(switch, callback_data=f"set:l:{other}")],
+            [
+                InlineKeyboardButton(
+                    _(discreet), callback_data=f"set:d:{0 if settings.discreet else 1}"
+                )
+            ],
+            [
+                InlineKeyboardButton(_(texts.BUTTON_QUIET), callback_data="set:q"),
+                InlineKeyboardButton(_(texts.BUTTON_DIGEST), callback_data="set:g"),
+            ],
+        ]
+    return _directed(lines, _), InlineKeyboardMarkup(rows)
 
 
 def forget_keyboard(_: Gettext) -> InlineKeyboardMarkup:

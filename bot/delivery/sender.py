@@ -3,6 +3,10 @@
 A row is marked sent, with Telegram's message id, as soon as Telegram accepts the message;
 so a crash loses no alert and can repeat at most the messages in flight at that moment (as
 can a time-out: Telegram may have delivered a message whose answer never came).
+
+Three kinds of row go out the same way, each kept in the store until done: alerts, edits of
+alerts whose report was corrected, and daily digests (made here when a chat's digest time
+comes, from the alerts held for it).
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,12 +25,32 @@ from typing import Any
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
+from bot.delivery import timing
 from bot.delivery.pacing import ChatPace
 from storage import Delivery, Post, Store
 
 log = logging.getLogger(__name__)
 
-Render = Callable[[Post, str | None], str]
+# An alert's text for a chat (the row says how it wants it); True: it is a correction.
+Render = Callable[[Post, Delivery, bool], str]
+# A chat's digest: its posts, the row (its day, its language) -> the messages.
+RenderDigest = Callable[[Sequence[Post], Delivery], list[str]]
+
+
+def silent(row: Delivery, now: datetime) -> bool:
+    """Whether a message to this chat goes without a sound: discreet, or in quiet hours."""
+    if row.discreet:
+        return True
+    if row.quiet_start is None or row.quiet_end is None:
+        return False
+    return timing.in_window(now, row.quiet_start, row.quiet_end, timing.zone(row.timezone))
+
+
+def send_options(row: Delivery) -> dict[str, Any]:
+    return {
+        "disable_notification": silent(row, datetime.now(UTC)),
+        "protect_content": row.discreet,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +63,7 @@ class SendPolicy:
     concurrency: int = 32  # messages in flight at once
     batch: int = 500  # outbox rows read at a time
     idle: float = 5.0  # seconds between looks at the outbox when nothing wakes the sender
+    digest_check: float = 20.0  # seconds between looks for chats whose digest time came
 
 
 def retry_delay(policy: SendPolicy, attempts: int) -> float:
@@ -46,12 +72,19 @@ def retry_delay(policy: SendPolicy, attempts: int) -> float:
 
 class Sender:
     def __init__(
-        self, bot: ExtBot[dict[str, Any]], store: Store, render: Render, policy: SendPolicy
+        self,
+        bot: ExtBot[dict[str, Any]],
+        store: Store,
+        render: Render,
+        policy: SendPolicy,
+        render_digest: RenderDigest | None = None,
     ) -> None:
         self.bot = bot
         self.store = store
         self.render = render
+        self.render_digest = render_digest
         self.policy = policy
+        self._next_digest_check = 0.0
         self.pace = ChatPace(policy.private_interval, policy.group_per_minute)
         self._wake = asyncio.Event()
         self._stopping = False
@@ -108,27 +141,62 @@ class Sender:
                 break
             after = (rows[-1].post_id, rows[-1].chat_id)
             for row in rows:
-                if self._stopping:
-                    break
-                now = time.monotonic()
-                ready = self.pace.ready_at(row.chat_id)
                 if (row.chat_id, row.post_id) in self._unrecorded:
                     continue
-                if row.chat_id in busy or row.chat_id in self._inflight:
-                    wait = min(wait, 0.05)
-                    continue
-                if ready > now:
-                    wait = min(wait, ready - now)
-                    continue
-                await self._slots.acquire()
-                if self._stopping:
-                    self._slots.release()
-                    break
-                self._inflight[row.chat_id] = asyncio.create_task(self._deliver(row))
+                wait = min(wait, await self._launch(row, busy, self._send))
+        if not self._stopping:
+            wait = min(wait, await self._more(self.store.due_edits, self._edit))
+        if not self._stopping and self.render_digest is not None:
+            wait = min(wait, await self._open_digests())
+            wait = min(wait, await self._more(self.store.due_digests, self._send_digest))
         postponed = await self.store.next_due()
         if postponed is not None:
             wait = min(wait, (postponed - datetime.now(UTC)).total_seconds())
         return max(wait, 0.01)
+
+    async def _more(
+        self,
+        read: Callable[[int], Awaitable[list[Delivery]]],
+        job: Callable[[Delivery], Awaitable[None]],
+    ) -> float:
+        """Dispatch a batch of edits or digests (they are few: one batch a pass)."""
+        busy = set(self._inflight)
+        wait = self.policy.idle
+        for row in await read(self.policy.batch):
+            wait = min(wait, await self._launch(row, busy, job))
+        return wait
+
+    async def _launch(
+        self, row: Delivery, busy: set[int], job: Callable[[Delivery], Awaitable[None]]
+    ) -> float:
+        """Start ``job`` for the row if its chat is free and ready; how long to wait if not."""
+        if self._stopping:
+            return self.policy.idle
+        now = time.monotonic()
+        ready = self.pace.ready_at(row.chat_id)
+        if row.chat_id in busy or row.chat_id in self._inflight:
+            return 0.05
+        if ready > now:
+            return ready - now
+        await self._slots.acquire()
+        if self._stopping:
+            self._slots.release()
+            return self.policy.idle
+        self._inflight[row.chat_id] = asyncio.create_task(self._deliver(row, job))
+        return self.policy.idle
+
+    async def _open_digests(self) -> float:
+        """Make the digests whose time has come (each chat's own time, in its own zone)."""
+        now = time.monotonic()
+        if now < self._next_digest_check:
+            return self._next_digest_check - now
+        self._next_digest_check = now + self.policy.digest_check
+        utc = datetime.now(UTC)
+        for chat_id, zone, at, last in await self.store.digest_chats():
+            day = timing.due_day(utc, at, timing.zone(zone))
+            if last is None or last < day:
+                await self.store.open_digest(chat_id, day)
+        return self.policy.digest_check
 
     async def _post(self, post_id: int) -> Post | None:
         # One post goes to many chats in a row: keep the few most recent at hand.
@@ -142,13 +210,18 @@ class Sender:
             self._posts.popitem(last=False)
         return post
 
-    async def _deliver(self, row: Delivery) -> None:
+    async def _deliver(self, row: Delivery, job: Callable[[Delivery], Awaitable[None]]) -> None:
         try:
-            await self._send(row)
+            await job(row)
         except Exception:
-            log.exception("sender: delivery of post %d failed unexpectedly", row.post_id)
+            log.exception("sender: a %s failed unexpectedly", job.__name__.strip("_"))
             with contextlib.suppress(Exception):
-                await self._retry(row, "internal error")
+                if job == self._send:
+                    await self._retry(row, "internal error")
+                elif job == self._edit:
+                    await self.store.fail_edit(row.chat_id, row.post_id, "internal error")
+                else:
+                    await self.store.fail_digest(row.chat_id, row.day, "internal error")
         finally:
             self._inflight.pop(row.chat_id, None)
             self._slots.release()
@@ -156,12 +229,19 @@ class Sender:
 
     async def _send(self, row: Delivery) -> None:
         post = await self._post(row.post_id)
+        if post is not None and post.revision != row.revision:
+            # Corrected since it was read: the alert goes out with the text as it is now.
+            self._posts.pop(row.post_id, None)
+            post = await self._post(row.post_id)
         if post is None:
             await self.store.mark_failed(row.chat_id, row.post_id, "post no longer stored")
             return
         try:
             message = await self.bot.send_message(
-                row.chat_id, self.render(post, row.language), rate_limit_args={"bulk": True}
+                row.chat_id,
+                self.render(post, row, False),
+                rate_limit_args={"bulk": True},
+                **send_options(row),
             )
         except RetryAfter as exc:
             seconds = _seconds(exc.retry_after)
@@ -191,17 +271,17 @@ class Sender:
         except TelegramError as exc:  # network errors, time-outs, 5xx
             await self._retry(row, f"{exc.__class__.__name__}: {exc}")
             return
-        await self._record_sent(row, message.message_id)
+        await self._record_sent(row, message.message_id, post.revision)
         log.debug("sender: post %d sent to chat %d", row.post_id, row.chat_id)
         self.pace.sent(row.chat_id, row.chat_type, time.monotonic())
         self.sent += 1
 
-    async def _record_sent(self, row: Delivery, message_id: int) -> None:
+    async def _record_sent(self, row: Delivery, message_id: int, revision: str) -> None:
         """Telegram has the message: record it, insisting, since a row left pending would be
         sent again after a restart."""
         for attempt in range(5):
             try:
-                await self.store.mark_sent(row.chat_id, row.post_id, message_id)
+                await self.store.mark_sent(row.chat_id, row.post_id, message_id, revision)
                 return
             except Exception:
                 log.exception("sender: cannot record a sent alert (attempt %d)", attempt + 1)
@@ -225,6 +305,129 @@ class Sender:
         until = datetime.now(UTC) + timedelta(seconds=delay)
         await self.store.postpone(row.chat_id, row.post_id, until, error, count_attempt=True)
         log.info("sender: send failed (%s); retry %d in %.0f s", error, attempts, delay)
+
+    # -- corrections ------------------------------------------------------------------------
+
+    async def _edit(self, row: Delivery) -> None:
+        """Edit an alert in place with the corrected report; done once per revision."""
+        self._posts.pop(row.post_id, None)
+        post = await self._post(row.post_id)
+        if post is None or row.message_id is None:
+            await self.store.edit_done(row.chat_id, row.post_id, row.revision, "nothing to edit")
+            return
+        if post.revision != row.revision:
+            # A newer correction came meanwhile; its own edit is queued or coming.
+            await self.store.edit_done(row.chat_id, row.post_id, row.revision, "superseded")
+            return
+        try:
+            await self.bot.edit_message_text(
+                self.render(post, row, True),
+                chat_id=row.chat_id,
+                message_id=row.message_id,
+                rate_limit_args={"bulk": True},
+            )
+        except RetryAfter as exc:
+            seconds = _seconds(exc.retry_after)
+            self.pace.hold(row.chat_id, time.monotonic() + seconds)
+            until = datetime.now(UTC) + timedelta(seconds=seconds)
+            await self.store.postpone_edit(
+                row.chat_id, row.post_id, until, "flood control", count_attempt=False
+            )
+            return
+        except Forbidden as exc:
+            await self._deactivate(row, str(exc))
+            return
+        except BadRequest as exc:
+            message = exc.message.lower()
+            if "chat not found" in message:
+                await self._deactivate(row, str(exc))
+            elif _GONE.search(message):
+                # Not modified, deleted, too old to edit: the edit ends here, quietly.
+                await self.store.edit_done(row.chat_id, row.post_id, row.revision, exc.message)
+            else:
+                log.warning("sender: Telegram refused an edit: %s", exc.message)
+                await self.store.fail_edit(row.chat_id, row.post_id, exc.message)
+            return
+        except TelegramError as exc:
+            await self._retry_edit(row, f"{exc.__class__.__name__}: {exc}")
+            return
+        await self.store.edit_done(row.chat_id, row.post_id, row.revision)
+        self.pace.sent(row.chat_id, row.chat_type, time.monotonic())
+        log.debug("sender: alert of post %d edited in chat %d", row.post_id, row.chat_id)
+
+    async def _retry_edit(self, row: Delivery, error: str) -> None:
+        attempts = row.attempts + 1
+        if attempts >= self.policy.max_attempts:
+            log.warning("sender: giving up an edit after %d attempts: %s", attempts, error)
+            await self.store.fail_edit(row.chat_id, row.post_id, error)
+            return
+        until = datetime.now(UTC) + timedelta(seconds=retry_delay(self.policy, attempts))
+        await self.store.postpone_edit(row.chat_id, row.post_id, until, error, count_attempt=True)
+
+    # -- digests ------------------------------------------------------------------------------
+
+    async def _send_digest(self, row: Delivery) -> None:
+        """Send a chat's digest, part by part; each part is recorded as it goes, so a restart
+        sends only the parts still missing."""
+        if self.render_digest is None:
+            return
+        ids = await self.store.digest_items(row.chat_id, row.day)
+        posts = await self.store.get_posts(ids)
+        parts = self.render_digest(posts, row)
+        message_id: int | None = None
+        for n in range(row.parts_sent, len(parts)):
+            try:
+                message = await self.bot.send_message(
+                    row.chat_id, parts[n], rate_limit_args={"bulk": True}, **send_options(row)
+                )
+            except RetryAfter as exc:
+                seconds = _seconds(exc.retry_after)
+                self.pace.hold(row.chat_id, time.monotonic() + seconds)
+                until = datetime.now(UTC) + timedelta(seconds=seconds)
+                await self.store.postpone_digest(
+                    row.chat_id, row.day, until, "flood control", count_attempt=False
+                )
+                return
+            except ChatMigrated as exc:
+                await self.store.migrate_chat(row.chat_id, exc.new_chat_id)
+                self.pace.forget(row.chat_id)
+                return
+            except Forbidden as exc:
+                await self._deactivate(row, str(exc))
+                return
+            except BadRequest as exc:
+                if "chat not found" in exc.message.lower():
+                    await self._deactivate(row, str(exc))
+                else:
+                    log.warning("sender: Telegram refused a digest: %s", exc.message)
+                    await self.store.fail_digest(row.chat_id, row.day, exc.message)
+                return
+            except TelegramError as exc:
+                error = f"{exc.__class__.__name__}: {exc}"
+                attempts = row.attempts + 1
+                if attempts >= self.policy.max_attempts:
+                    await self.store.fail_digest(row.chat_id, row.day, error)
+                    return
+                until = datetime.now(UTC) + timedelta(seconds=retry_delay(self.policy, attempts))
+                await self.store.postpone_digest(
+                    row.chat_id, row.day, until, error, count_attempt=True
+                )
+                return
+            message_id = message.message_id
+            self.pace.sent(row.chat_id, row.chat_type, time.monotonic())
+            if n + 1 < len(parts):
+                await self.store.digest_part_sent(row.chat_id, row.day, n + 1)
+                # The chat's pace holds for the next part too.
+                await asyncio.sleep(max(self.pace.ready_at(row.chat_id) - time.monotonic(), 0))
+        await self.store.digest_sent(row.chat_id, row.day, message_id)
+        self.sent += 1
+        log.debug("sender: digest of %d reports sent to chat %d", len(posts), row.chat_id)
+
+
+# What ends an edit quietly: the text is already so, or there is no message to edit.
+_GONE = re.compile(
+    r"not modified|message to edit not found|message can't be edited|message_id_invalid"
+)
 
 
 def _seconds(value: float | timedelta) -> float:

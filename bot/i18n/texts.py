@@ -122,6 +122,11 @@ class Translator:
     def date(self, when: datetime) -> str:
         return calendar.format_date(when, self.language)
 
+    def clock(self, minutes: int) -> str:
+        """A time of day given in minutes after midnight: ``20:30``, ``۲۰:۳۰`` in Persian."""
+        text = f"{minutes // 60:02d}:{minutes % 60:02d}"
+        return calendar.persian_digits(text) if calendar.is_persian(self.language) else text
+
     def join(self, items: Iterable[str]) -> str:
         """Names listed in a sentence: ``a, b``; Persian separates them with its own comma."""
         return ("، " if calendar.is_persian(self.language) else ", ").join(items)
@@ -150,8 +155,10 @@ START_PICK = N_("Choose below what this chat follows, or send /help to see every
 HELP_TITLE = N_("What this bot can do")
 HELP_EXAMPLE = N_("Example: {example}")
 HELP_FOOTER = N_(
-    "In groups, only administrators can change what the group follows. The bot keeps only "
-    "this chat's id, type, language, subscriptions and delivery state; /forget deletes them."
+    "In groups, only administrators can change what the group follows and how. The bot keeps "
+    "only this chat's id, type, language, subscriptions, watched phrases, settings and "
+    "delivery state. Watched phrases are kept only to match new reports: they are never "
+    "written to the bot's logs or shown in its figures. /forget deletes all of it."
 )
 
 # (command, arguments, what it does, example); arguments and examples are shown as code.
@@ -169,6 +176,20 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
      "/latest executions"),
     ("search", N_("<words>"), N_("search every report; see the search help below"),
      "/search Evin hunger strike"),
+    ("watch", N_("[phrase]"),
+     N_("alerts of every new report that mentions a name or a place, in any category; "
+        "alone, the phrases watched"),
+     '/watch "Narges Mohammadi"'),
+    ("unwatch", N_("phrase | all"), N_("stop watching a phrase"), "/unwatch Evin"),
+    ("settings", "", N_("this chat's language, discreet mode, quiet hours and digest"),
+     "/settings"),
+    ("discreet", N_("on | off"),
+     N_("alerts arrive silently and protected, opening with “New report”, not the title"),
+     "/discreet on"),
+    ("quiet", N_("HH:MM-HH:MM [Area/City] | off"),
+     N_("alerts in these hours arrive without a sound"), "/quiet 23:00-07:00"),
+    ("digest", N_("HH:MM [Area/City] | off"),
+     N_("one message a day, at this time, instead of one per report"), "/digest 20:00"),
     ("language", N_("[en | fa]"), N_("the language of this chat: English or Persian"),
      "/language fa"),
     ("forget", "", N_("delete everything the bot keeps about this chat"), "/forget"),
@@ -183,6 +204,8 @@ MENU: tuple[tuple[str, str], ...] = (
     ("latest", N_("The newest reports")),
     ("search", N_("Search every report")),
     ("categories", N_("All categories")),
+    ("watch", N_("Alerts for a name or a place")),
+    ("settings", N_("Discreet mode, quiet hours, daily digest")),
     ("language", N_("English or Persian")),
     ("forget", N_("Delete what the bot keeps about this chat")),
     ("help", N_("Every command, with examples")),
@@ -228,6 +251,90 @@ LANGUAGE_PROMPT = N_("Choose the language this chat's messages are written in.")
 LANGUAGE_SET = N_("This chat's messages will now be in English.")
 LANGUAGE_USAGE = N_("Send /language en for English or /language fa for Persian.")
 
+# -- watched phrases --------------------------------------------------------------------------
+WATCH_USAGE = N_(
+    "Send /watch and a name or a place, for example /watch Narges Mohammadi: this chat then "
+    "gets every new report that mentions it, in any category and either edition."
+)
+WATCH_LIST = N_("This chat watches these phrases. Tap one to stop watching it.")
+WATCH_NONE = N_("This chat watches no phrase yet.")
+WATCH_ADDED = N_(
+    "Now watching “{phrase}”: every new report that mentions it will come to this chat."
+)
+WATCH_ALREADY = N_("This chat already watches “{phrase}”.")
+WATCH_TOO_SHORT = N_("A phrase needs at least {min} letters or digits.")
+WATCH_TOO_LONG = N_("That phrase is too long: at most {max} characters, please.")
+WATCH_NO_WORDS = N_("There is no word to watch in that. Send a name or a place.")
+WATCH_STOP_WORDS = N_("“{phrase}” is in nearly every report. Add a name or a place to it.")
+WATCH_LIMIT = N_("This chat watches {max} phrases, the most it can. Remove one with /unwatch.")
+UNWATCH_USAGE = N_("Name the phrase to stop watching, for example /unwatch Evin, or 'all'.")
+UNWATCHED = N_("No longer watching “{phrase}”.")
+UNWATCHED_ALL = N_("This chat watches no phrase any more.")
+NOT_WATCHED = N_("This chat does not watch “{phrase}”.")
+TOAST_UNWATCHED = N_("No longer watching “{phrase}”")
+
+# -- settings ---------------------------------------------------------------------------------
+SETTINGS_TITLE = N_("Settings of this chat")
+SETTINGS_LANGUAGE = N_("Language: {value}")
+SETTINGS_DISCREET = N_("Discreet alerts: {value}")
+SETTINGS_QUIET = N_("Quiet hours: {value}")
+SETTINGS_DIGEST = N_("Daily digest: {value}")
+SETTINGS_ZONE = N_("Time zone: {zone}")
+SETTINGS_HINT = N_("Tap a button to change a setting.")
+LANGUAGE_NAME = N_("English")
+ON = N_("on")
+OFF = N_("off")
+WINDOW = N_("{start} to {end}")
+AT_TIME = N_("at {time}")
+BUTTON_LANGUAGE = N_("Language: English")
+BUTTON_DISCREET_ON = N_("Discreet alerts: turn on")
+BUTTON_DISCREET_OFF = N_("Discreet alerts: turn off")
+BUTTON_QUIET = N_("Quiet hours ›")
+BUTTON_DIGEST = N_("Daily digest ›")
+BUTTON_TURN_OFF = N_("Off")
+BUTTON_SETTINGS_BACK = N_("‹ Settings")
+QUIET_PICK = N_(
+    "Alerts in the quiet hours arrive without a sound. Pick hours, or send /quiet with your "
+    "own, for example /quiet 22:30-06:30 Europe/Berlin."
+)
+DIGEST_PICK = N_(
+    "With a daily digest, this chat gets one message a day listing the day's reports instead "
+    "of one message per report. Pick a time, or send /digest with your own, for example "
+    "/digest 21:30 Europe/London."
+)
+DISCREET_ON = N_(
+    "Discreet alerts are on: they arrive without a sound, cannot be forwarded or saved, and "
+    "open with “New report”, so that neither the title nor a category shows on the lock "
+    "screen or in the chat list."
+)
+DISCREET_OFF = N_("Discreet alerts are off: alerts open with the report's title again.")
+DISCREET_USAGE = N_("Send /discreet on or /discreet off. Now: {value}.")
+QUIET_SET = N_("Quiet hours: {start} to {end} ({zone}). Alerts in these hours arrive silently.")
+QUIET_OFF = N_("Quiet hours are off.")
+QUIET_USAGE = N_(
+    "Send the hours as HH:MM-HH:MM, and a time zone if it is not Iran's, for example "
+    "/quiet 23:00-07:00 or /quiet 22:30-06:30 Europe/Berlin; /quiet off turns them off."
+)
+DIGEST_SET = N_(
+    "Daily digest at {time} ({zone}): alerts wait for it and come as one message a day."
+)
+DIGEST_OFF = N_("The daily digest is off: each report comes as its own alert again.")
+DIGEST_USAGE = N_(
+    "Send a time as HH:MM, and a time zone if it is not Iran's, for example /digest 20:00 or "
+    "/digest 08:30 Europe/London; /digest off turns it off."
+)
+UNKNOWN_ZONE = N_(
+    "There is no time zone “{zone}”. Use an Area/City name such as Asia/Tehran, "
+    "Europe/Berlin or America/Toronto."
+)
+
+# -- alerts and digests -----------------------------------------------------------------------
+ALERT_NEW_REPORT = N_("New report")
+ALERT_UPDATED = N_("Updated")
+ALERT_WATCHED = N_("Watched: {phrases}")
+DIGEST_TITLE = N_("Daily digest, {day}: {count} reports")
+DIGEST_OTHER = N_("Other reports")
+
 # -- posts ------------------------------------------------------------------------------------
 LATEST = N_("The newest reports:")
 LATEST_IN = N_("The newest reports in {category}:")
@@ -237,8 +344,8 @@ UNDATED = N_("undated")
 
 # -- privacy ----------------------------------------------------------------------------------
 FORGET_CONFIRM = N_(
-    "This deletes everything the bot keeps about this chat: what it follows and the alerts "
-    "waiting to be sent. Delete it?"
+    "This deletes everything the bot keeps about this chat: what it follows, the phrases it "
+    "watches, its settings and the alerts waiting to be sent. Delete it?"
 )
 BUTTON_FORGET = N_("Delete")
 BUTTON_CANCEL = N_("Cancel")
@@ -256,7 +363,9 @@ STATS_NEVER = N_("Last poll: never")
 ADMINS_ONLY = N_("This command is for the bot's administrators.")
 
 # -- refusals and hints -----------------------------------------------------------------------
-GROUP_ADMINS_ONLY = N_("Only the group's administrators can change what this group follows.")
+GROUP_ADMINS_ONLY = N_(
+    "Only the group's administrators can change what this group follows and how."
+)
 UNKNOWN_COMMAND = N_("I don't know that command. Send /help to see what I can do.")
 NOT_TEXT = N_("I only understand text commands. Send /help to see them.")
 TOO_LONG = N_("That is too long for a command. Send /help to see how commands look.")

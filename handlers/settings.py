@@ -1,0 +1,218 @@
+"""/settings, /discreet, /quiet and /digest: how and when a chat's alerts arrive."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from telegram import Update
+from telegram.error import BadRequest
+
+from bot.context import BotContext
+from bot.delivery import render, timing
+from bot.delivery.render import e
+from bot.i18n import texts
+from handlers.common import (
+    Gettext,
+    chat_type,
+    command_text,
+    gettext,
+    is_not_modified,
+    language,
+    refuse_non_admin,
+    reply,
+)
+
+# set:m  main view | set:q, set:g  the choices of quiet hours, digest times |
+# set:l:<en|fa> | set:d:<0|1> | set:q:off, set:q:<start>-<end> | set:g:off, set:g:<minute>
+CALLBACK = re.compile(
+    r"^set:(?:(?P<view>[mqg])"
+    r"|l:(?P<lang>en|fa)|d:(?P<discreet>[01])"
+    r"|q:(?:(?P<qoff>off)|(?P<qs>\d{1,4})-(?P<qe>\d{1,4}))"
+    r"|g:(?:(?P<goff>off)|(?P<g>\d{1,4})))$"
+)
+ON_WORDS = ("on", "yes", "روشن")
+OFF_WORDS = ("off", "no", "خاموش")
+_WINDOW_AND_ZONE = re.compile(
+    r"(?P<a>[^\s\-–—]+)\s*[-–—]\s*(?P<b>[^\s\-–—]+)(?:\s+(?P<zone>\S+))?"
+)
+_TIME_AND_ZONE = re.compile(r"(?P<t>\S+)(?:\s+(?P<zone>\S+))?")
+
+
+def _switch(text: str) -> bool | None:
+    word = text.strip().lower()
+    return True if word in ON_WORDS else False if word in OFF_WORDS else None
+
+
+def _zone(given: str | None, current: str | None) -> str | None:
+    """The zone named, or the chat's own when none is; "" when the name is unknown."""
+    if given is None:
+        return current
+    return timing.zone_name(given) or ""
+
+
+async def settings(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    _ = await gettext(update, context)
+    current = await context.store.chat_settings(chat.id)
+    text, markup = render.settings_view(current, _.language, _)
+    await reply(update, context, text, markup)
+
+
+async def discreet(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    _ = await gettext(update, context)
+    value = _switch(command_text(update))
+    if value is None:
+        current = await context.store.chat_settings(chat.id)
+        now = _(texts.ON if current.discreet else texts.OFF)
+        await reply(update, context, e(_(texts.DISCREET_USAGE).format(value=now)))
+        return
+    if await refuse_non_admin(update, context):
+        return
+    await context.store.update_settings(chat.id, chat_type(chat), discreet=int(value))
+    await reply(update, context, e(_(texts.DISCREET_ON if value else texts.DISCREET_OFF)))
+
+
+async def quiet(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    _ = await gettext(update, context)
+    text = command_text(update).strip()
+    if _switch(text) is False:
+        if await refuse_non_admin(update, context):
+            return
+        await context.store.update_settings(
+            chat.id, chat_type(chat), quiet_start=None, quiet_end=None
+        )
+        await reply(update, context, e(_(texts.QUIET_OFF)))
+        return
+    m = _WINDOW_AND_ZONE.fullmatch(text)
+    window = timing.parse_window(f"{m['a']}-{m['b']}") if m else None
+    if m is None or window is None:
+        await reply(update, context, e(_(texts.QUIET_USAGE)))
+        return
+    current = await context.store.chat_settings(chat.id)
+    zone = _zone(m["zone"], current.timezone)
+    if zone == "":
+        await _unknown_zone(update, context, m["zone"], texts.QUIET_USAGE, _)
+        return
+    if await refuse_non_admin(update, context):
+        return
+    await context.store.update_settings(
+        chat.id, chat_type(chat), quiet_start=window[0], quiet_end=window[1], timezone=zone
+    )
+    await reply(update, context, e(_quiet_set(window, zone, _)))
+
+
+def _quiet_set(window: tuple[int, int], zone: str | None, _: Gettext) -> str:
+    return _(texts.QUIET_SET).format(
+        start=_.clock(window[0]), end=_.clock(window[1]), zone=zone or timing.DEFAULT_ZONE
+    )
+
+
+async def digest(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    _ = await gettext(update, context)
+    text = command_text(update).strip()
+    if _switch(text) is False:
+        if await refuse_non_admin(update, context):
+            return
+        await context.store.update_settings(chat.id, chat_type(chat), digest_at=None)
+        await reply(update, context, e(_(texts.DIGEST_OFF)))
+        return
+    m = _TIME_AND_ZONE.fullmatch(text)
+    at = timing.parse_clock(m["t"]) if m else None
+    if m is None or at is None:
+        await reply(update, context, e(_(texts.DIGEST_USAGE)))
+        return
+    current = await context.store.chat_settings(chat.id)
+    zone = _zone(m["zone"], current.timezone)
+    if zone == "":
+        await _unknown_zone(update, context, m["zone"], texts.DIGEST_USAGE, _)
+        return
+    if await refuse_non_admin(update, context):
+        return
+    await _set_digest(context, chat.id, chat_type(chat), at, zone)
+    await reply(update, context, e(_digest_set(at, zone, _)))
+
+
+def _digest_set(at: int, zone: str | None, _: Gettext) -> str:
+    return _(texts.DIGEST_SET).format(time=_.clock(at), zone=zone or timing.DEFAULT_ZONE)
+
+
+async def _set_digest(
+    context: BotContext, chat_id: int, kind: str, at: int, zone: str | None
+) -> None:
+    # The first digest is the next time comes round: a digest time already past today
+    # counts as made, so setting one never sends a digest at once.
+    day = timing.due_day(datetime.now(UTC), at, timing.zone(zone))
+    await context.store.set_digest(chat_id, kind, at, zone, day)
+
+
+async def _unknown_zone(
+    update: Update, context: BotContext, given: str, usage: str, _: Gettext
+) -> None:
+    name = render.clip(given, 40)
+    await reply(update, context, e(f"{_(texts.UNKNOWN_ZONE).format(zone=name)}\n\n{_(usage)}"))
+
+
+async def settings_callback(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None:
+        return
+    m = CALLBACK.match(query.data or "")
+    if m is None or chat is None or query.message is None:
+        _ = await gettext(update, context)
+        await query.answer(_(texts.STALE_BUTTON), show_alert=True)
+        return
+    view = m["view"] or "m"
+    if m["view"] is None:
+        if await refuse_non_admin(update, context):
+            return
+        if not await _apply(m, chat.id, chat_type(chat), context):
+            _ = await gettext(update, context)
+            await query.answer(_(texts.STALE_BUTTON), show_alert=True)
+            return
+    _ = await gettext(update, context)
+    current = await context.store.chat_settings(chat.id)
+    text, markup = render.settings_view(current, await language(update, context), _, view)
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if not is_not_modified(exc):
+            raise
+    await query.answer()
+
+
+async def _apply(m: re.Match[str], chat_id: int, kind: str, context: BotContext) -> bool:
+    """Apply a button's change; False when its data is not a change we offer."""
+    store = context.store
+    if m["lang"]:
+        await store.set_language(chat_id, kind, m["lang"])
+    elif m["discreet"]:
+        await store.update_settings(chat_id, kind, discreet=int(m["discreet"]))
+    elif m["qoff"]:
+        await store.update_settings(chat_id, kind, quiet_start=None, quiet_end=None)
+    elif m["qs"]:
+        start, end = int(m["qs"]), int(m["qe"])
+        if (start, end) not in render.QUIET_PRESETS:
+            return False
+        await store.update_settings(chat_id, kind, quiet_start=start, quiet_end=end)
+    elif m["goff"]:
+        await store.update_settings(chat_id, kind, digest_at=None)
+    else:
+        at = int(m["g"])
+        if at not in render.DIGEST_PRESETS:
+            return False
+        current = await store.chat_settings(chat_id)
+        await _set_digest(context, chat_id, kind, at, current.timezone)
+    return True

@@ -1,0 +1,125 @@
+"""Watched phrases: a chat is alerted of every new post whose text contains one of its phrases.
+
+A phrase is kept twice: as typed (to show it back) and as its folded words (to match). It is
+matched against the words of a post as the search index cuts and folds them, so a phrase
+matches where a search for it in quotes would. Matching is by an index of every phrase keyed
+by its first word: a post's words are read once, whatever the number of phrases.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from storage.normalize import words
+from storage.posts import to_text
+
+MAX_PHRASES = 20
+MIN_CHARS = 2
+MAX_CHARS = 100
+
+# Words too common to watch alone: a phrase of these only would match nearly every report.
+STOP_WORDS = frozenset(
+    words(
+        "a an the of in on at to and or for by with from as is are was were be been it its "
+        "this that these those not no"
+    )
+    + words("و در به از که این آن را با برای تا یا است بود شد هم نیز یک هر")
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    phrase: str  # as typed
+    folded: str  # its words, folded, joined by one space
+
+
+def fold(phrase: str) -> str:
+    """The words of a phrase as matched, joined by one space ('' when it has none)."""
+    return " ".join(words(phrase))
+
+
+def only_stop_words(folded: str) -> bool:
+    return all(w in STOP_WORDS for w in folded.split())
+
+
+class WatchIndex:
+    """Every chat's phrases, keyed by their first word."""
+
+    def __init__(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        # first word -> [(the other words, chat id, phrase as typed)]
+        self._by_first: dict[str, list[tuple[tuple[str, ...], int, str]]] = defaultdict(list)
+        self.size = 0
+        for chat_id, folded, phrase in rows:
+            parts = folded.split()
+            if parts:
+                self._by_first[parts[0]].append((tuple(parts[1:]), chat_id, phrase))
+                self.size += 1
+
+    def __bool__(self) -> bool:
+        return self.size > 0
+
+    def match(self, texts: Iterable[Sequence[str]]) -> dict[int, list[str]]:
+        """Chats whose phrases occur in any of the texts (each a list of words), with those
+        phrases as typed. A phrase never spans two texts (a title and a body)."""
+        found: dict[int, dict[str, None]] = {}
+        by_first = self._by_first
+        for tokens in texts:
+            n = len(tokens)
+            for i, token in enumerate(tokens):
+                candidates = by_first.get(token)
+                if candidates is None:
+                    continue
+                for rest, chat_id, phrase in candidates:
+                    end = i + 1 + len(rest)
+                    if end <= n and (not rest or tuple(tokens[i + 1 : end]) == rest):
+                        found.setdefault(chat_id, {})[phrase] = None
+        return {chat: list(phrases) for chat, phrases in found.items()}
+
+
+async def load_index(db: aiosqlite.Connection) -> WatchIndex:
+    """Every chat's phrases (whether a chat is active is checked as its alert is queued)."""
+    async with db.execute("SELECT chat_id, folded, phrase FROM watches") as cur:
+        return WatchIndex((r[0], r[1], r[2]) for r in await cur.fetchall())
+
+
+async def list_watches(db: aiosqlite.Connection, chat_id: int) -> list[Watch]:
+    async with db.execute(
+        "SELECT phrase, folded FROM watches WHERE chat_id = ? ORDER BY created_at, folded",
+        (chat_id,),
+    ) as cur:
+        return [Watch(r[0], r[1]) for r in await cur.fetchall()]
+
+
+async def add(
+    db: aiosqlite.Connection, chat_id: int, phrase: str, folded: str, now: datetime
+) -> bool:
+    """Add a phrase; False when the chat watches it already (in any spelling)."""
+    cur = await db.execute(
+        "INSERT OR IGNORE INTO watches (chat_id, folded, phrase, created_at) VALUES (?, ?, ?, ?)",
+        (chat_id, folded, phrase, to_text(now)),
+    )
+    added = cur.rowcount > 0
+    await cur.close()
+    return added
+
+
+async def count(db: aiosqlite.Connection, chat_id: int) -> int:
+    async with db.execute("SELECT count(*) FROM watches WHERE chat_id = ?", (chat_id,)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def remove(db: aiosqlite.Connection, chat_id: int, folded: str | None) -> list[str]:
+    """Remove one phrase (by its folded words), or every phrase with None; returns the
+    phrases removed, as typed."""
+    sql = "DELETE FROM watches WHERE chat_id = ?"
+    args: tuple[object, ...] = (chat_id,)
+    if folded is not None:
+        sql, args = f"{sql} AND folded = ?", (chat_id, folded)
+    async with db.execute(f"{sql} RETURNING phrase", args) as cur:
+        return [r[0] for r in await cur.fetchall()]
