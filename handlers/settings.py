@@ -14,6 +14,7 @@ from bot.delivery.render import e
 from bot.i18n import texts
 from handlers.common import (
     Gettext,
+    chat_language,
     chat_type,
     command_text,
     gettext,
@@ -74,7 +75,9 @@ async def discreet(update: Update, context: BotContext) -> None:
         return
     if await refuse_non_admin(update, context):
         return
-    await context.store.update_settings(chat.id, chat_type(chat), discreet=int(value))
+    await context.store.update_settings(
+        chat.id, chat_type(chat), chat_language(update), discreet=int(value)
+    )
     await reply(update, context, e(_(texts.DISCREET_ON if value else texts.DISCREET_OFF)))
 
 
@@ -88,7 +91,7 @@ async def quiet(update: Update, context: BotContext) -> None:
         if await refuse_non_admin(update, context):
             return
         await context.store.update_settings(
-            chat.id, chat_type(chat), quiet_start=None, quiet_end=None
+            chat.id, chat_type(chat), chat_language(update), quiet_start=None, quiet_end=None
         )
         await reply(update, context, e(_(texts.QUIET_OFF)))
         return
@@ -105,7 +108,12 @@ async def quiet(update: Update, context: BotContext) -> None:
     if await refuse_non_admin(update, context):
         return
     await context.store.update_settings(
-        chat.id, chat_type(chat), quiet_start=window[0], quiet_end=window[1], timezone=zone
+        chat.id,
+        chat_type(chat),
+        chat_language(update),
+        quiet_start=window[0],
+        quiet_end=window[1],
+        timezone=zone,
     )
     await reply(update, context, e(_quiet_set(window, zone, _)))
 
@@ -125,7 +133,9 @@ async def digest(update: Update, context: BotContext) -> None:
     if _switch(text) is False:
         if await refuse_non_admin(update, context):
             return
-        await context.store.update_settings(chat.id, chat_type(chat), digest_at=None)
+        await context.store.update_settings(
+            chat.id, chat_type(chat), chat_language(update), digest_at=None
+        )
         await reply(update, context, e(_(texts.DIGEST_OFF)))
         return
     m = _TIME_AND_ZONE.fullmatch(text)
@@ -140,7 +150,7 @@ async def digest(update: Update, context: BotContext) -> None:
         return
     if await refuse_non_admin(update, context):
         return
-    await _set_digest(context, chat.id, chat_type(chat), at, zone)
+    await _set_digest(context, chat.id, chat_type(chat), at, zone, chat_language(update))
     await reply(update, context, e(_digest_set(at, zone, _)))
 
 
@@ -149,12 +159,12 @@ def _digest_set(at: int, zone: str | None, _: Gettext) -> str:
 
 
 async def _set_digest(
-    context: BotContext, chat_id: int, kind: str, at: int, zone: str | None
+    context: BotContext, chat_id: int, kind: str, at: int, zone: str | None, guess: str
 ) -> None:
     # The first digest is the next time comes round: a digest time already past today
     # counts as made, so setting one never sends a digest at once.
     day = timing.due_day(datetime.now(UTC), at, timing.zone(zone))
-    await context.store.set_digest(chat_id, kind, at, zone, day)
+    await context.store.set_digest(chat_id, kind, at, zone, day, guess)
 
 
 async def _unknown_zone(
@@ -178,7 +188,7 @@ async def settings_callback(update: Update, context: BotContext) -> None:
     if m["view"] is None:
         if await refuse_non_admin(update, context):
             return
-        if not await _apply(m, chat.id, chat_type(chat), context):
+        if not await _apply(m, chat.id, chat_type(chat), chat_language(update), context):
             _ = await gettext(update, context)
             await query.answer(_(texts.STALE_BUTTON), show_alert=True)
             return
@@ -193,26 +203,29 @@ async def settings_callback(update: Update, context: BotContext) -> None:
     await query.answer()
 
 
-async def _apply(m: re.Match[str], chat_id: int, kind: str, context: BotContext) -> bool:
-    """Apply a button's change; False when its data is not a change we offer."""
+async def _apply(
+    m: re.Match[str], chat_id: int, kind: str, guess: str, context: BotContext
+) -> bool:
+    """Apply a button's change; False when its data is not a change we offer. ``guess``: a
+    new chat's first language."""
     store = context.store
     if m["lang"]:
         await store.set_language(chat_id, kind, m["lang"])
     elif m["discreet"]:
-        await store.update_settings(chat_id, kind, discreet=int(m["discreet"]))
+        await store.update_settings(chat_id, kind, guess, discreet=int(m["discreet"]))
     elif m["qoff"]:
-        await store.update_settings(chat_id, kind, quiet_start=None, quiet_end=None)
+        await store.update_settings(chat_id, kind, guess, quiet_start=None, quiet_end=None)
     elif m["qs"]:
         start, end = int(m["qs"]), int(m["qe"])
         if (start, end) not in render.QUIET_PRESETS:
             return False
-        await store.update_settings(chat_id, kind, quiet_start=start, quiet_end=end)
+        await store.update_settings(chat_id, kind, guess, quiet_start=start, quiet_end=end)
     elif m["goff"]:
-        await store.update_settings(chat_id, kind, digest_at=None)
+        await store.update_settings(chat_id, kind, guess, digest_at=None)
     else:
         at = int(m["g"])
         if at not in render.DIGEST_PRESETS:
             return False
         current = await store.chat_settings(chat_id)
-        await _set_digest(context, chat_id, kind, at, current.timezone)
+        await _set_digest(context, chat_id, kind, at, current.timezone, guess)
     return True

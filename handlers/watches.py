@@ -16,6 +16,7 @@ from bot.delivery.render import e
 from bot.i18n import texts
 from handlers.common import (
     Gettext,
+    chat_language,
     chat_type,
     command_text,
     gettext,
@@ -69,7 +70,9 @@ async def watch(update: Update, context: BotContext) -> None:
     if refusal is not None:
         await reply(update, context, e(refusal))
         return
-    added = await context.store.watch(chat.id, chat_type(chat), phrase, folded, limit=MAX_PHRASES)
+    added = await context.store.watch(
+        chat.id, chat_type(chat), phrase, folded, limit=MAX_PHRASES, language=chat_language(update)
+    )
     if added is None:
         await reply(update, context, e(_(texts.WATCH_LIMIT).format(max=_.number(MAX_PHRASES))))
     elif added:

@@ -45,17 +45,12 @@ async def settings(db: aiosqlite.Connection, chat_id: int) -> ChatSettings:
 
 
 async def update_settings(
-    db: aiosqlite.Connection,
-    chat_id: int,
-    chat_type: str,
-    now: datetime,
-    values: dict[str, object],
+    db: aiosqlite.Connection, chat_id: int, values: dict[str, object]
 ) -> None:
-    """Set some of a chat's settings (creating the chat); the column names are ours."""
+    """Set some of a stored chat's settings; the column names are ours."""
     allowed = {"discreet", "timezone", "quiet_start", "quiet_end", "digest_at", "digest_last"}
     if not values or not set(values) <= allowed:
         raise ValueError(f"not chat settings: {sorted(set(values) - allowed)}")
-    await ensure_chat(db, chat_id, chat_type, None, now)
     assignments = ", ".join(f"{name} = ?" for name in values)
     await db.execute(
         f"UPDATE chats SET {assignments} WHERE chat_id = ?", (*values.values(), chat_id)
@@ -63,17 +58,10 @@ async def update_settings(
 
 
 async def set_digest(
-    db: aiosqlite.Connection,
-    chat_id: int,
-    chat_type: str,
-    at: int,
-    timezone: str | None,
-    made: str,
-    now: datetime,
+    db: aiosqlite.Connection, chat_id: int, at: int, timezone: str | None, made: str
 ) -> None:
     """A daily digest at ``at``; the digest of the local day ``made`` counts as made (the
     caller's "today or before"), so the first one comes when the time next comes round."""
-    await ensure_chat(db, chat_id, chat_type, None, now)
     await db.execute(
         "UPDATE chats SET digest_at = ?, timezone = ?, "
         "digest_last = max(coalesce(digest_last, ''), ?) WHERE chat_id = ?",

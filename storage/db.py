@@ -171,7 +171,7 @@ UPDATE_FROM_2_TO_3 = """
             phrase TEXT NOT NULL,  -- as typed, to show it back
             created_at TEXT NOT NULL,
             PRIMARY KEY (chat_id, folded)
-        ) WITHOUT ROWID;
+        );  -- with a rowid: the order phrases were added in
 
         ALTER TABLE chats ADD COLUMN discreet INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE chats ADD COLUMN timezone TEXT;  -- an IANA name; NULL is Asia/Tehran

@@ -219,11 +219,19 @@ class Store:
         return await watches.list_watches(self.db, chat_id)
 
     async def watch(
-        self, chat_id: int, chat_type: str, phrase: str, folded: str, *, limit: int
+        self,
+        chat_id: int,
+        chat_type: str,
+        phrase: str,
+        folded: str,
+        *,
+        limit: int,
+        language: str | None = None,
     ) -> bool | None:
-        """Watch a phrase: False when watched already, None when the chat has ``limit``."""
+        """Watch a phrase: False when watched already, None when the chat has ``limit``.
+        ``language``: a new chat's first guess, as for ensure_chat."""
         async with self.writer.transaction() as db:
-            await chats.ensure_chat(db, chat_id, chat_type, None, utcnow())
+            await chats.ensure_chat(db, chat_id, chat_type, language, utcnow())
             if await watches.count(db, chat_id) >= limit:
                 return None
             added = await watches.add(db, chat_id, phrase, folded, utcnow())
@@ -242,21 +250,32 @@ class Store:
     async def chat_settings(self, chat_id: int) -> ChatSettings:
         return await chats.settings(self.db, chat_id)
 
-    async def update_settings(self, chat_id: int, chat_type: str, **values: object) -> None:
-        """Set some of: discreet, timezone, quiet_start, quiet_end, digest_at, digest_last.
-        Turning the digest off sends what was held for it as alerts."""
+    async def update_settings(
+        self, chat_id: int, chat_type: str, language: str | None = None, **values: object
+    ) -> None:
+        """Set some of: discreet, timezone, quiet_start, quiet_end, digest_at, digest_last
+        (``language``: a new chat's first guess). Turning the digest off sends what was held
+        for it as alerts."""
         async with self.writer.transaction() as db:
-            await chats.update_settings(db, chat_id, chat_type, utcnow(), values)
+            await chats.ensure_chat(db, chat_id, chat_type, language, utcnow())
+            await chats.update_settings(db, chat_id, values)
             if "digest_at" in values and values["digest_at"] is None:
                 await chats.release_held(db, chat_id)
 
     async def set_digest(
-        self, chat_id: int, chat_type: str, at: int, timezone: str | None, made: str
+        self,
+        chat_id: int,
+        chat_type: str,
+        at: int,
+        timezone: str | None,
+        made: str,
+        language: str | None = None,
     ) -> None:
         """A daily digest at ``at`` minutes past local midnight; the one of day ``made``
         counts as made already."""
         async with self.writer.transaction() as db:
-            await chats.set_digest(db, chat_id, chat_type, at, timezone, made, utcnow())
+            await chats.ensure_chat(db, chat_id, chat_type, language, utcnow())
+            await chats.set_digest(db, chat_id, at, timezone, made)
 
     async def digest_chats(self) -> list[tuple[int, str | None, int, str | None]]:
         return await chats.digest_chats(self.db)

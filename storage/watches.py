@@ -89,7 +89,7 @@ async def load_index(db: aiosqlite.Connection) -> WatchIndex:
 
 async def list_watches(db: aiosqlite.Connection, chat_id: int) -> list[Watch]:
     async with db.execute(
-        "SELECT phrase, folded FROM watches WHERE chat_id = ? ORDER BY created_at, folded",
+        "SELECT phrase, folded FROM watches WHERE chat_id = ? ORDER BY rowid",
         (chat_id,),
     ) as cur:
         return [Watch(r[0], r[1]) for r in await cur.fetchall()]

@@ -138,19 +138,18 @@ def digest(
     posts: Sequence[Post], tree_of: Callable[[str], CategoryTree], day: str, _: Gettext
 ) -> list[str]:
     """A chat's reports of one day as few messages as Telegram allows: linked titles and
-    dates, grouped under their top-level category (in the site's order), newest first."""
+    dates, grouped by category (each post under its most specific one, groups in the site's
+    order), newest first."""
     if not posts:
         return []
     groups: dict[tuple[int, str, int], tuple[str, list[Post]]] = {}
     for post in sorted(posts, key=lambda p: p.published or p.first_seen, reverse=True):
         tree = tree_of(post.site)
-        order = {c.wp_id: i for i, (_d, c) in enumerate(tree.walk())}
-        tops = sorted(
-            {a.wp_id: a for a in tree.ancestors_of(post.categories) if not a.parent}.values(),
-            key=lambda c: order.get(c.wp_id, 0),
-        )
-        if tops:
-            key, name = (0, post.site, order.get(tops[0].wp_id, 0)), tops[0].name
+        walk = {c.wp_id: (i, depth) for i, (depth, c) in enumerate(tree.walk())}
+        own = [c for c in post.categories if c in walk]
+        if own:
+            best = min(own, key=lambda c: (-walk[c][1], walk[c][0]))
+            key, name = (0, post.site, walk[best][0]), tree.by_id[best].name
         else:
             key, name = (1, "", 0), _(texts.DIGEST_OTHER)
         groups.setdefault(key, (name, []))[1].append(post)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import re
 import time
 from collections import OrderedDict
@@ -46,11 +47,12 @@ def silent(row: Delivery, now: datetime) -> bool:
     return timing.in_window(now, row.quiet_start, row.quiet_end, timing.zone(row.timezone))
 
 
-def send_options(row: Delivery) -> dict[str, Any]:
-    return {
-        "disable_notification": silent(row, datetime.now(UTC)),
-        "protect_content": row.discreet,
-    }
+def send_options(row: Delivery, now: datetime) -> dict[str, Any]:
+    return {"disable_notification": silent(row, now), "protect_content": row.discreet}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,13 +80,16 @@ class Sender:
         render: Render,
         policy: SendPolicy,
         render_digest: RenderDigest | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.bot = bot
         self.store = store
         self.render = render
         self.render_digest = render_digest
+        # The wall clock that quiet hours and digest times are read on (tests move it).
+        self.clock = clock
         self.policy = policy
-        self._next_digest_check = 0.0
+        self._last_digest_check = -math.inf
         self.pace = ChatPace(policy.private_interval, policy.group_per_minute)
         self._wake = asyncio.Event()
         self._stopping = False
@@ -188,10 +193,11 @@ class Sender:
     async def _open_digests(self) -> float:
         """Make the digests whose time has come (each chat's own time, in its own zone)."""
         now = time.monotonic()
-        if now < self._next_digest_check:
-            return self._next_digest_check - now
-        self._next_digest_check = now + self.policy.digest_check
-        utc = datetime.now(UTC)
+        due = self._last_digest_check + self.policy.digest_check
+        if now < due:
+            return due - now
+        self._last_digest_check = now
+        utc = self.clock()
         for chat_id, zone, at, last in await self.store.digest_chats():
             day = timing.due_day(utc, at, timing.zone(zone))
             if last is None or last < day:
@@ -241,7 +247,7 @@ class Sender:
                 row.chat_id,
                 self.render(post, row, False),
                 rate_limit_args={"bulk": True},
-                **send_options(row),
+                **send_options(row, self.clock()),
             )
         except RetryAfter as exc:
             seconds = _seconds(exc.retry_after)
@@ -378,7 +384,10 @@ class Sender:
         for n in range(row.parts_sent, len(parts)):
             try:
                 message = await self.bot.send_message(
-                    row.chat_id, parts[n], rate_limit_args={"bulk": True}, **send_options(row)
+                    row.chat_id,
+                    parts[n],
+                    rate_limit_args={"bulk": True},
+                    **send_options(row, self.clock()),
                 )
             except RetryAfter as exc:
                 seconds = _seconds(exc.retry_after)

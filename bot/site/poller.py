@@ -266,7 +266,7 @@ class Poller:
             modified=res.modified,
             unchanged=res.unchanged,
             silent=first,
-            enqueued=res.enqueued,
+            enqueued=res.enqueued + res.edits,
         )
 
     async def _learn_categories(self, items: Sequence[FeedItem]) -> None:
