@@ -199,7 +199,7 @@ async def test_a_persian_phrase_typed_with_arabic_letters(
         await bot.poll("fa")
         await bot.wait_outbox({"sent": 1})
         (alert,) = [m for m in tg.sent(FA_USER) if FA(texts.READ_MORE) in m.text]
-        assert FA(texts.ALERT_WATCHED).format(phrases="“نرگس محمدي”") in alert.text
+        assert FA(texts.ALERT_WATCHED).format(phrases="«نرگس محمدي»") in alert.text
 
 
 # -- corrections ------------------------------------------------------------------------------
@@ -458,14 +458,15 @@ async def test_forged_settings_buttons_change_nothing(bot: Running, data: str) -
 # -- daily digests --------------------------------------------------------------------------
 
 
-async def test_a_digest_a_minute_ahead(bot: Running, wp: FakeWordPress) -> None:
+async def test_a_digest_minutes_ahead(bot: Running, wp: FakeWordPress) -> None:
     """Alerts wait for the digest; at its time one message lists them by category; a later
     pass and a second day with nothing send no more."""
     sender = bot.services.sender
     sender.policy = replace(sender.policy, digest_check=0.05)
     offset = timedelta(0)
     sender.clock = lambda: datetime.now(UTC) + offset
-    at = datetime.now(UTC).astimezone(zone(DEFAULT_ZONE)) + timedelta(minutes=1)
+    # Two minutes ahead, so that the minute has not come when /digest is answered.
+    at = datetime.now(UTC).astimezone(zone(DEFAULT_ZONE)) + timedelta(minutes=2)
     await bot.command(USER, "/subscribe all")
     m = await bot.command(USER, f"/digest {at:%H:%M}")
     assert m.text == texts.DIGEST_SET.format(time=f"{at:%H:%M}", zone=DEFAULT_ZONE)
@@ -476,7 +477,7 @@ async def test_a_digest_a_minute_ahead(bot: Running, wp: FakeWordPress) -> None:
     assert await bot.outbox() == {"held": 3}
     await asyncio.sleep(QUIET)
     assert alerts(bot.tg, USER) == []
-    offset = timedelta(minutes=2)
+    offset = timedelta(minutes=3)
     sender.wake()
     await bot.wait_outbox({"sent": 3})
     await wait_rows(bot, "SELECT status, parts_sent FROM digests", [("sent", 0)])
@@ -490,7 +491,7 @@ async def test_a_digest_a_minute_ahead(bot: Running, wp: FakeWordPress) -> None:
     ]
     assert digest.html is not None and digest.html.count("<a href=") == 3
     # The next day, nothing new: no message.
-    offset = timedelta(days=1, minutes=2)
+    offset = timedelta(days=1, minutes=3)
     sender.wake()
     tomorrow = (datetime.now(UTC) + offset).astimezone(zone(DEFAULT_ZONE)).date()
     await wait_rows(bot, "SELECT digest_last FROM chats", [(tomorrow.isoformat(),)])

@@ -109,7 +109,7 @@ def alert(
     meta = " · ".join(x for x in (post_date(post, _), hashtags(post, tree)) if x)
     why = ""
     if watched:
-        phrases = _.join(f"“{clip(p, 100)}”" for p in watched[:5])
+        phrases = _.join(_.quote(clip(p, 100)) for p in watched[:5])
         why = f"\n{ui}👁 {e(_(texts.ALERT_WATCHED).format(phrases=phrases))}"
     link = f'{rtl}<a href="{escape(post.url, quote=True)}">{e(_(texts.READ_MORE))}</a>'
     budget = MAX_MESSAGE - len(head) - len(meta) - len(why) - len(link) - 20

@@ -127,6 +127,10 @@ class Translator:
         text = f"{minutes // 60:02d}:{minutes % 60:02d}"
         return calendar.persian_digits(text) if calendar.is_persian(self.language) else text
 
+    def quote(self, text: str) -> str:
+        """A phrase in quotes: «Persian guillemets», “English quotes”."""
+        return f"«{text}»" if calendar.is_persian(self.language) else f"“{text}”"
+
     def join(self, items: Iterable[str]) -> str:
         """Names listed in a sentence: ``a, b``; Persian separates them with its own comma."""
         return ("، " if calendar.is_persian(self.language) else ", ").join(items)
