@@ -47,6 +47,11 @@ WIDTH = 88
 INDENT = " " * len("bot: ")
 
 NEW_REPORT_TITLE = "Two Prisoners Executed in Ghezel Hesar Prison at Dawn"
+WATCHED_NAME = "Narges Mohammadi"
+WATCHED_REPORT_TITLE = "Nobel Laureate Denied Medical Care"
+WATCHED_REPORT_TEXT = (
+    "<p>Narges Mohammadi was again refused transfer to a hospital, her family said on Monday.</p>"
+)
 NEW_REPORT_TEXT = (
     "<p>Two prisoners convicted of drug-related offences were executed at dawn on Tuesday in "
     "Ghezel Hesar Prison in Karaj, according to informed sources. Their families were allowed "
@@ -216,7 +221,7 @@ def check_no_persian_alert_for(chat: Chat, database: Path) -> None:
 
 
 def play_english(chat: Chat, wp: FakeWordPress) -> None:
-    """Subscribe, see a new report arrive, search the archive."""
+    """Subscribe, see a new report arrive, watch a name, search the archive."""
     chat.say("/start")
     chat.say("/subscribe executions")
 
@@ -229,6 +234,22 @@ def play_english(chat: Chat, wp: FakeWordPress) -> None:
     chat.wait(
         "the alert for the new report",
         lambda: any(NEW_REPORT_TITLE in m.text for m in chat.messages()),
+    )
+    chat.print_new_messages()
+
+    chat.say(f"/watch {WATCHED_NAME}")
+    chat.note(
+        "The site publishes a report in Arrests, a category this chat does not follow, that "
+        "names her."
+    )
+    wp.add_post(
+        title=WATCHED_REPORT_TITLE,
+        content=WATCHED_REPORT_TEXT,
+        categories=[wp.category_id("arrests")],
+    )
+    chat.wait(
+        "the alert for the report that names a watched person",
+        lambda: any(WATCHED_REPORT_TITLE in m.text for m in chat.messages()),
     )
     chat.print_new_messages()
 

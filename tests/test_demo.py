@@ -56,9 +56,14 @@ def test_demo_shows_the_whole_conversation_and_exits_zero() -> None:
     assert start < line_from(start, "     [ All reports ]") < subscribe
     assert lines[subscribe + 2] == "bot: Now following: Executions."
     alert = line_from(subscribe, f"bot: {demo.NEW_REPORT_TITLE}")
-    search = line_from(alert, "you: /search Evin")
+    watch = line_from(alert, f"you: /watch {demo.WATCHED_NAME}")
     assert lines[alert + 1].endswith(" · #Executions")
-    assert alert < line_from(alert, "     Read the full report") < search
+    assert alert < line_from(alert, "     Read the full report") < watch
+    # A report in a category the chat does not follow, brought by the watched name.
+    watched = line_from(watch, f"bot: {demo.WATCHED_REPORT_TITLE}")
+    assert lines[watched + 1].endswith(" · #Arrests")
+    assert lines[watched + 2] == f"     👁 Watched: “{demo.WATCHED_NAME}”"
+    search = line_from(watched, "you: /search Evin")
     assert lines[search + 2] == "bot: Reports 1–1 for: Evin"
     persian = line_from(search, "-- Now a second user, whose Telegram app is in Persian (fa-IR)")
     answer = " ".join(line.strip() for line in lines[search + 2 : persian])
