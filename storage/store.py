@@ -286,9 +286,10 @@ class Store:
             return await outbox.open_digest(db, chat_id, day, utcnow())
 
     async def forget(self, chat_id: int) -> bool:
-        self._watch_index = None
         async with self.writer.transaction() as db:
             found = await chats.forget(db, chat_id)
+        # After the commit, before any other task runs: an index read meanwhile is dropped.
+        self._watch_index = None
         # Move the deletion from the write-ahead log into the (zeroed) file now; best effort,
         # since a long read elsewhere can hold the log back.
         async with self.writer.reading() as db:
@@ -301,19 +302,17 @@ class Store:
         ) as cur:
             if await cur.fetchone() is None:
                 return  # the usual case costs no write
-        self._watch_index = None
         async with self.writer.transaction() as db:
             await db.execute("UPDATE chats SET active = 1 WHERE chat_id = ?", (chat_id,))
 
     async def deactivate(self, chat_id: int) -> int:
-        self._watch_index = None
         async with self.writer.transaction() as db:
             return await chats.deactivate(db, chat_id)
 
     async def migrate_chat(self, old: int, new: int) -> None:
-        self._watch_index = None
         async with self.writer.transaction() as db:
             await chats.migrate(db, old, new)
+        self._watch_index = None  # the phrases moved to the new id
 
     # -- outbox ---------------------------------------------------------------------------
 

@@ -48,17 +48,21 @@ def only_stop_words(folded: str) -> bool:
 
 
 class WatchIndex:
-    """Every chat's phrases, keyed by their first word."""
+    """Every chat's phrases, keyed by their first word; a phrase many chats watch is one
+    entry, compared once wherever its first word occurs."""
 
     def __init__(self, rows: Iterable[tuple[int, str, str]]) -> None:
-        # first word -> [(the other words, chat id, phrase as typed)]
-        self._by_first: dict[str, list[tuple[tuple[str, ...], int, str]]] = defaultdict(list)
-        self.size = 0
+        # folded phrase -> [(chat id, phrase as that chat typed it)]
+        self._watchers: dict[str, list[tuple[int, str]]] = defaultdict(list)
         for chat_id, folded, phrase in rows:
-            parts = folded.split()
-            if parts:
-                self._by_first[parts[0]].append((tuple(parts[1:]), chat_id, phrase))
-                self.size += 1
+            if folded.split():
+                self._watchers[folded].append((chat_id, phrase))
+        # first word -> [(the other words, folded phrase)]
+        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        for folded in self._watchers:
+            first, *rest = folded.split()
+            self._by_first[first].append((tuple(rest), folded))
+        self.size = sum(len(w) for w in self._watchers.values())
 
     def __bool__(self) -> bool:
         return self.size > 0
@@ -66,19 +70,27 @@ class WatchIndex:
     def match(self, texts: Iterable[Sequence[str]]) -> dict[int, list[str]]:
         """Chats whose phrases occur in any of the texts (each a list of words), with those
         phrases as typed. A phrase never spans two texts (a title and a body)."""
-        found: dict[int, dict[str, None]] = {}
+        found: dict[str, None] = {}
         by_first = self._by_first
-        for tokens in texts:
+        for text in texts:
+            tokens = tuple(text)
             n = len(tokens)
             for i, token in enumerate(tokens):
                 candidates = by_first.get(token)
                 if candidates is None:
                     continue
-                for rest, chat_id, phrase in candidates:
-                    end = i + 1 + len(rest)
-                    if end <= n and (not rest or tuple(tokens[i + 1 : end]) == rest):
-                        found.setdefault(chat_id, {})[phrase] = None
-        return {chat: list(phrases) for chat, phrases in found.items()}
+                for rest, folded in candidates:
+                    if folded in found:
+                        continue
+                    if not rest or (
+                        i + len(rest) < n and tokens[i + 1 : i + 1 + len(rest)] == rest
+                    ):
+                        found[folded] = None
+        chats: dict[int, dict[str, None]] = {}
+        for folded in found:
+            for chat_id, phrase in self._watchers[folded]:
+                chats.setdefault(chat_id, {})[phrase] = None
+        return {chat: list(phrases) for chat, phrases in chats.items()}
 
 
 async def load_index(db: aiosqlite.Connection) -> WatchIndex:

@@ -536,3 +536,22 @@ def test_a_long_digest_is_split_under_telegrams_limit() -> None:
     assert len(parts) > 2
     assert all(len(p) <= render.MAX_MESSAGE for p in parts)
     assert sum(p.count("<a href=") for p in parts) == 60
+
+
+def test_persian_lists_keep_commands_and_dates_in_their_direction() -> None:
+    from storage import CategoryTree, Post
+
+    fa = texts.tr("fa")
+    lines = render.help_text(fa).split("\n")
+    watch = next(line for line in lines if "/watch" in line and "<code>/watch" in line)
+    # RLM: the line reads right to left; LRM: "/watch" is not shown as "watch/".
+    assert watch.startswith(f"{RLM}\u200e<code>/watch")
+    english = Post(
+        id=1, site="s", wp_id=1, guid=None, url="https://iran-hrm.com/1/", title="Evin",
+        author=None, published=datetime(2026, 12, 1, tzinfo=UTC), modified=None, excerpt="",
+        content="", lang="en", first_seen=datetime(2026, 12, 1, tzinfo=UTC), categories=(),
+        categories_known=True,
+    )  # fmt: skip
+    (part,) = render.digest([english], lambda _s: CategoryTree(()), "2026-12-01", fa)
+    line = part.split("\n")[-1]
+    assert line.startswith(f"{RLM}• <a href=") and line.endswith(f"· {RLM}۱۰ آذر ۱۴۰۵")

@@ -34,6 +34,8 @@ MAX_TITLE = 400
 EXCERPT_CHARS = 1000
 CHECK, COVERED = "✅ ", "☑️ "
 RLM = "\u200f"  # right-to-left mark
+LRM = "\u200e"  # left-to-right mark
+_COMMAND_FIRST = re.compile(r"(?:<[^>]*>)*/")
 _NON_WORD = re.compile(r"\W+")
 
 
@@ -160,9 +162,11 @@ def digest(
     for _key, (name, members) in sorted(groups.items()):
         lines += ["", f"{ui}<b>{e(name)}</b>"]
         for post in members:
-            rtl = RLM if post.lang == "fa" else ""
+            # A Persian chat's list reads right to left, English titles included, and its
+            # dates are Persian words: each keeps its own direction.
+            rtl = RLM if post.lang == "fa" or ui else ""
             link = f'<a href="{escape(post.url, quote=True)}">{e(clip(post.title, 200))}</a>'
-            lines.append(f"{rtl}• {link} · {e(post_date(post, _))}")
+            lines.append(f"{rtl}• {link} · {ui}{e(post_date(post, _))}")
     return split_message("\n".join(lines))
 
 
@@ -201,9 +205,15 @@ def help_text(_: Gettext) -> str:
 
 
 def _directed(lines: list[str], _: Gettext) -> str:
-    """Lines that open with a Latin command still read right to left in a Persian text."""
-    mark = RLM if _.language == "fa" else ""
-    return "\n".join(f"{mark}{line}" if line else line for line in lines)
+    """Lines that open with a Latin command still read right to left in a Persian text, and
+    the command itself left to right: without the LRM after the RLM, "/watch" shows as
+    "watch/"."""
+    if _.language != "fa":
+        return "\n".join(lines)
+    return "\n".join(
+        f"{RLM}{LRM if _COMMAND_FIRST.match(line) else ''}{line}" if line else line
+        for line in lines
+    )
 
 
 def category_list(tree: CategoryTree, _: Gettext) -> str:

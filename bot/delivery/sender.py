@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import re
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from telegram import Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 from telegram.ext import ExtBot
 
@@ -222,16 +224,72 @@ class Sender:
         except Exception:
             log.exception("sender: a %s failed unexpectedly", job.__name__.strip("_"))
             with contextlib.suppress(Exception):
-                if job == self._send:
-                    await self._retry(row, "internal error")
-                elif job == self._edit:
-                    await self.store.fail_edit(row.chat_id, row.post_id, "internal error")
-                else:
-                    await self.store.fail_digest(row.chat_id, row.day, "internal error")
+                await self._retry(row, self._outcomes(row, job), "internal error")
         finally:
             self._inflight.pop(row.chat_id, None)
             self._slots.release()
             self._wake.set()
+
+    def _outcomes(self, row: Delivery, job: Callable[[Delivery], Awaitable[None]]) -> _Outcomes:
+        """How each kind of row records a retry or a failure."""
+        store, chat = self.store, row.chat_id
+        if job == self._edit:
+            return _Outcomes(
+                "edit",
+                lambda until, error, counted: store.postpone_edit(
+                    chat, row.post_id, until, error, count_attempt=counted
+                ),
+                lambda error: store.fail_edit(chat, row.post_id, error),
+                lambda error: store.edit_done(chat, row.post_id, row.revision, error),
+            )
+        if job == self._send_digest:
+            return _Outcomes(
+                "digest",
+                lambda until, error, counted: store.postpone_digest(
+                    chat, row.day, until, error, count_attempt=counted
+                ),
+                lambda error: store.fail_digest(chat, row.day, error),
+            )
+        return _Outcomes(
+            "alert",
+            lambda until, error, counted: store.postpone(
+                chat, row.post_id, until, error, count_attempt=counted
+            ),
+            lambda error: store.mark_failed(chat, row.post_id, error),
+        )
+
+    async def _call(
+        self, row: Delivery, outcomes: _Outcomes, call: Callable[[], Awaitable[Message]]
+    ) -> Message | None:
+        """One Bot API call for a row; on an error, the row's fate is recorded (postponed,
+        failed, its chat deactivated or moved) and None returned."""
+        try:
+            return await call()
+        except RetryAfter as exc:
+            seconds = _seconds(exc.retry_after)
+            self.pace.hold(row.chat_id, time.monotonic() + seconds)
+            until = datetime.now(UTC) + timedelta(seconds=seconds)
+            await outcomes.postpone(until, "flood control", False)
+            log.info("sender: flood control, one chat waits %.0f s", seconds)
+        except ChatMigrated as exc:
+            # The group became a supergroup: its rows move to the new id and go out there.
+            await self.store.migrate_chat(row.chat_id, exc.new_chat_id)
+            self.pace.forget(row.chat_id)
+        except Forbidden as exc:
+            await self._deactivate(row, str(exc))
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                await self._deactivate(row, str(exc))
+            elif outcomes.gone is not None and _GONE.search(exc.message.lower()):
+                # Not modified, deleted, too old to edit: the edit ends here, quietly.
+                await outcomes.gone(exc.message)
+            else:
+                # Telegram refuses this message itself: sending it again will not help.
+                log.warning("sender: Telegram refused an %s: %s", outcomes.kind, exc.message)
+                await outcomes.fail(exc.message)
+        except TelegramError as exc:  # network errors, time-outs, 5xx
+            await self._retry(row, outcomes, f"{exc.__class__.__name__}: {exc}")
+        return None
 
     async def _send(self, row: Delivery) -> None:
         post = await self._post(row.post_id)
@@ -242,45 +300,23 @@ class Sender:
         if post is None:
             await self.store.mark_failed(row.chat_id, row.post_id, "post no longer stored")
             return
-        try:
-            message = await self.bot.send_message(
-                row.chat_id,
-                self.render(post, row, False),
-                rate_limit_args={"bulk": True},
-                **send_options(row, self.clock()),
-            )
-        except RetryAfter as exc:
-            seconds = _seconds(exc.retry_after)
-            self.pace.hold(row.chat_id, time.monotonic() + seconds)
-            until = datetime.now(UTC) + timedelta(seconds=seconds)
-            await self.store.postpone(
-                row.chat_id, row.post_id, until, "flood control", count_attempt=False
-            )
-            log.info("sender: flood control, one chat waits %.0f s", seconds)
-            return
-        except ChatMigrated as exc:
-            # The group became a supergroup: its rows move to the new id and go out there.
-            await self.store.migrate_chat(row.chat_id, exc.new_chat_id)
-            self.pace.forget(row.chat_id)
-            return
-        except Forbidden as exc:
-            await self._deactivate(row, str(exc))
-            return
-        except BadRequest as exc:
-            if "chat not found" in exc.message.lower():
-                await self._deactivate(row, str(exc))
-            else:
-                # Telegram refuses this message itself: sending it again will not help.
-                log.warning("sender: Telegram refused an alert: %s", exc.message)
-                await self.store.mark_failed(row.chat_id, row.post_id, exc.message)
-            return
-        except TelegramError as exc:  # network errors, time-outs, 5xx
-            await self._retry(row, f"{exc.__class__.__name__}: {exc}")
+        message = await self._call(
+            row,
+            self._outcomes(row, self._send),
+            functools.partial(self._send_text, row, self.render(post, row, False)),
+        )
+        if message is None:
             return
         await self._record_sent(row, message.message_id, post.revision)
         log.debug("sender: post %d sent to chat %d", row.post_id, row.chat_id)
         self.pace.sent(row.chat_id, row.chat_type, time.monotonic())
         self.sent += 1
+
+    async def _send_text(self, row: Delivery, text: str) -> Message:
+        """An alert or a digest's part, queued behind the replies to users (bulk)."""
+        return await self.bot.send_message(
+            row.chat_id, text, rate_limit_args={"bulk": True}, **send_options(row, self.clock())
+        )
 
     async def _record_sent(self, row: Delivery, message_id: int, revision: str) -> None:
         """Telegram has the message: record it, insisting, since a row left pending would be
@@ -301,16 +337,19 @@ class Sender:
         log.info("sender: chat unreachable (%s); %d pending alerts dropped", reason, dropped)
         log.debug("sender: deactivated chat %d", row.chat_id)
 
-    async def _retry(self, row: Delivery, error: str) -> None:
+    async def _retry(self, row: Delivery, outcomes: _Outcomes, error: str) -> None:
         attempts = row.attempts + 1
         if attempts >= self.policy.max_attempts:
-            log.warning("sender: giving up an alert after %d attempts: %s", attempts, error)
-            await self.store.mark_failed(row.chat_id, row.post_id, error)
+            log.warning(
+                "sender: giving up an %s after %d attempts: %s", outcomes.kind, attempts, error
+            )
+            await outcomes.fail(error)
             return
         delay = retry_delay(self.policy, attempts)
-        until = datetime.now(UTC) + timedelta(seconds=delay)
-        await self.store.postpone(row.chat_id, row.post_id, until, error, count_attempt=True)
-        log.info("sender: send failed (%s); retry %d in %.0f s", error, attempts, delay)
+        await outcomes.postpone(datetime.now(UTC) + timedelta(seconds=delay), error, True)
+        log.info(
+            "sender: %s failed (%s); retry %d in %.0f s", outcomes.kind, error, attempts, delay
+        )
 
     # -- corrections ------------------------------------------------------------------------
 
@@ -325,50 +364,26 @@ class Sender:
             # A newer correction came meanwhile; its own edit is queued or coming.
             await self.store.edit_done(row.chat_id, row.post_id, row.revision, "superseded")
             return
-        try:
-            await self.bot.edit_message_text(
-                self.render(post, row, True),
-                chat_id=row.chat_id,
-                message_id=row.message_id,
-                rate_limit_args={"bulk": True},
-            )
-        except RetryAfter as exc:
-            seconds = _seconds(exc.retry_after)
-            self.pace.hold(row.chat_id, time.monotonic() + seconds)
-            until = datetime.now(UTC) + timedelta(seconds=seconds)
-            await self.store.postpone_edit(
-                row.chat_id, row.post_id, until, "flood control", count_attempt=False
-            )
-            return
-        except Forbidden as exc:
-            await self._deactivate(row, str(exc))
-            return
-        except BadRequest as exc:
-            message = exc.message.lower()
-            if "chat not found" in message:
-                await self._deactivate(row, str(exc))
-            elif _GONE.search(message):
-                # Not modified, deleted, too old to edit: the edit ends here, quietly.
-                await self.store.edit_done(row.chat_id, row.post_id, row.revision, exc.message)
-            else:
-                log.warning("sender: Telegram refused an edit: %s", exc.message)
-                await self.store.fail_edit(row.chat_id, row.post_id, exc.message)
-            return
-        except TelegramError as exc:
-            await self._retry_edit(row, f"{exc.__class__.__name__}: {exc}")
+        edited = await self._call(
+            row,
+            self._outcomes(row, self._edit),
+            functools.partial(
+                self._edit_text, row.chat_id, row.message_id, self.render(post, row, True)
+            ),
+        )
+        if edited is None:
             return
         await self.store.edit_done(row.chat_id, row.post_id, row.revision)
         self.pace.sent(row.chat_id, row.chat_type, time.monotonic())
         log.debug("sender: alert of post %d edited in chat %d", row.post_id, row.chat_id)
 
-    async def _retry_edit(self, row: Delivery, error: str) -> None:
-        attempts = row.attempts + 1
-        if attempts >= self.policy.max_attempts:
-            log.warning("sender: giving up an edit after %d attempts: %s", attempts, error)
-            await self.store.fail_edit(row.chat_id, row.post_id, error)
-            return
-        until = datetime.now(UTC) + timedelta(seconds=retry_delay(self.policy, attempts))
-        await self.store.postpone_edit(row.chat_id, row.post_id, until, error, count_attempt=True)
+    async def _edit_text(self, chat_id: int, message_id: int, text: str) -> Message:
+        edited = await self.bot.edit_message_text(
+            text, chat_id=chat_id, message_id=message_id, rate_limit_args={"bulk": True}
+        )
+        if not isinstance(edited, Message):  # only for inline messages, which alerts are not
+            raise TelegramError("the edit did not return the message")
+        return edited
 
     # -- digests ------------------------------------------------------------------------------
 
@@ -380,47 +395,13 @@ class Sender:
         ids = await self.store.digest_items(row.chat_id, row.day)
         posts = await self.store.get_posts(ids)
         parts = self.render_digest(posts, row)
+        outcomes = self._outcomes(row, self._send_digest)
         message_id: int | None = None
         for n in range(row.parts_sent, len(parts)):
-            try:
-                message = await self.bot.send_message(
-                    row.chat_id,
-                    parts[n],
-                    rate_limit_args={"bulk": True},
-                    **send_options(row, self.clock()),
-                )
-            except RetryAfter as exc:
-                seconds = _seconds(exc.retry_after)
-                self.pace.hold(row.chat_id, time.monotonic() + seconds)
-                until = datetime.now(UTC) + timedelta(seconds=seconds)
-                await self.store.postpone_digest(
-                    row.chat_id, row.day, until, "flood control", count_attempt=False
-                )
-                return
-            except ChatMigrated as exc:
-                await self.store.migrate_chat(row.chat_id, exc.new_chat_id)
-                self.pace.forget(row.chat_id)
-                return
-            except Forbidden as exc:
-                await self._deactivate(row, str(exc))
-                return
-            except BadRequest as exc:
-                if "chat not found" in exc.message.lower():
-                    await self._deactivate(row, str(exc))
-                else:
-                    log.warning("sender: Telegram refused a digest: %s", exc.message)
-                    await self.store.fail_digest(row.chat_id, row.day, exc.message)
-                return
-            except TelegramError as exc:
-                error = f"{exc.__class__.__name__}: {exc}"
-                attempts = row.attempts + 1
-                if attempts >= self.policy.max_attempts:
-                    await self.store.fail_digest(row.chat_id, row.day, error)
-                    return
-                until = datetime.now(UTC) + timedelta(seconds=retry_delay(self.policy, attempts))
-                await self.store.postpone_digest(
-                    row.chat_id, row.day, until, error, count_attempt=True
-                )
+            message = await self._call(
+                row, outcomes, functools.partial(self._send_text, row, parts[n])
+            )
+            if message is None:
                 return
             message_id = message.message_id
             self.pace.sent(row.chat_id, row.chat_type, time.monotonic())
@@ -431,6 +412,17 @@ class Sender:
         await self.store.digest_sent(row.chat_id, row.day, message_id)
         self.sent += 1
         log.debug("sender: digest of %d reports sent to chat %d", len(posts), row.chat_id)
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcomes:
+    """What a failed call does to its row: ``postpone(until, error, counts as an attempt)``,
+    ``fail(error)``, and for edits ``gone(error)``: Telegram has nothing to change."""
+
+    kind: str
+    postpone: Callable[[datetime, str, bool], Awaitable[None]]
+    fail: Callable[[str], Awaitable[None]]
+    gone: Callable[[str], Awaitable[None]] | None = None
 
 
 # What ends an edit quietly: the text is already so, or there is no message to edit.

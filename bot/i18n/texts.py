@@ -133,7 +133,8 @@ class Translator:
 
     def join(self, items: Iterable[str]) -> str:
         """Names listed in a sentence: ``a, b``; Persian separates them with its own comma."""
-        return ("، " if calendar.is_persian(self.language) else ", ").join(items)
+        # The RLM keeps the comma between two Latin names on the right-to-left side.
+        return ("\u200f، " if calendar.is_persian(self.language) else ", ").join(items)
 
 
 def tr(language: str | None, locale_dir: Path | None = None) -> Translator:
@@ -258,7 +259,8 @@ LANGUAGE_USAGE = N_("Send /language en for English or /language fa for Persian."
 # -- watched phrases --------------------------------------------------------------------------
 WATCH_USAGE = N_(
     "Send /watch and a name or a place, for example /watch Narges Mohammadi: this chat then "
-    "gets every new report that mentions it, in any category and either edition."
+    "gets every new report that mentions it, in any category and either edition. A name is "
+    "matched as it is written: to find it in both editions, watch it in English and in Persian."
 )
 WATCH_LIST = N_("This chat watches these phrases. Tap one to stop watching it.")
 WATCH_NONE = N_("This chat watches no phrase yet.")
