@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 import aiosqlite
 
@@ -48,20 +49,28 @@ def only_stop_words(folded: str) -> bool:
 
 
 class WatchIndex:
-    """Every chat's phrases, keyed by their first word; a phrase many chats watch is one
-    entry, compared once wherever its first word occurs."""
+    """Every chat's phrases. A phrase many chats watch is one entry, and a text is read with
+    set operations: its words for the phrases of one word, its pairs of adjacent words for
+    the longer ones (a longer phrase is then checked in order only where its first two words
+    stand together), so the cost follows the text's length, hardly the number of phrases."""
 
     def __init__(self, rows: Iterable[tuple[int, str, str]]) -> None:
-        # folded phrase -> [(chat id, phrase as that chat typed it)]
-        self._watchers: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        for chat_id, folded, phrase in rows:
+        # folded phrase -> [(rank, chat id, phrase as that chat typed it)]; the rank keeps
+        # each chat's phrases in the order they were added.
+        self._watchers: dict[str, list[tuple[int, int, str]]] = defaultdict(list)
+        for rank, (chat_id, folded, phrase) in enumerate(rows):
             if folded.split():
-                self._watchers[folded].append((chat_id, phrase))
-        # first word -> [(the other words, folded phrase)]
-        self._by_first: dict[str, list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+                self._watchers[folded].append((rank, chat_id, phrase))
+        self._singles: set[str] = set()
+        # (first word, second word) -> [(the words after them, folded phrase)]
+        self._by_pair: dict[tuple[str, str], list[tuple[tuple[str, ...], str]]] = defaultdict(list)
         for folded in self._watchers:
-            first, *rest = folded.split()
-            self._by_first[first].append((tuple(rest), folded))
+            parts = folded.split()
+            if len(parts) == 1:
+                self._singles.add(folded)
+            else:
+                self._by_pair[(parts[0], parts[1])].append((tuple(parts[2:]), folded))
+        self._pairs = frozenset(self._by_pair)
         self.size = sum(len(w) for w in self._watchers.values())
 
     def __bool__(self) -> bool:
@@ -70,32 +79,33 @@ class WatchIndex:
     def match(self, texts: Iterable[Sequence[str]]) -> dict[int, list[str]]:
         """Chats whose phrases occur in any of the texts (each a list of words), with those
         phrases as typed. A phrase never spans two texts (a title and a body)."""
-        found: dict[str, None] = {}
-        by_first = self._by_first
+        found: set[str] = set()
         for text in texts:
-            tokens = tuple(text)
-            n = len(tokens)
-            for i, token in enumerate(tokens):
-                candidates = by_first.get(token)
-                if candidates is None:
-                    continue
-                for rest, folded in candidates:
-                    if folded in found:
-                        continue
-                    if not rest or (
-                        i + len(rest) < n and tokens[i + 1 : i + 1 + len(rest)] == rest
-                    ):
-                        found[folded] = None
-        chats: dict[int, dict[str, None]] = {}
-        for folded in found:
-            for chat_id, phrase in self._watchers[folded]:
-                chats.setdefault(chat_id, {})[phrase] = None
-        return {chat: list(phrases) for chat, phrases in chats.items()}
+            found |= self._singles.intersection(text)
+            for pair in self._pairs.intersection(pairwise(text)):
+                for rest, folded in self._by_pair[pair]:
+                    if not rest or (folded not in found and _occurs(text, pair, rest)):
+                        found.add(folded)
+        hits = sorted(w for folded in found for w in self._watchers[folded])
+        chats: dict[int, list[str]] = {}
+        for _rank, chat_id, phrase in hits:
+            chats.setdefault(chat_id, []).append(phrase)
+        return chats
+
+
+def _occurs(tokens: Sequence[str], pair: tuple[str, str], rest: tuple[str, ...]) -> bool:
+    """Whether ``pair`` followed by ``rest`` occurs in ``tokens``, adjacent and in order."""
+    first, tail = pair[0], (pair[1], *rest)
+    n = len(tail)
+    return any(
+        token == first and tuple(tokens[i + 1 : i + 1 + n]) == tail
+        for i, token in enumerate(tokens)
+    )
 
 
 async def load_index(db: aiosqlite.Connection) -> WatchIndex:
     """Every chat's phrases (whether a chat is active is checked as its alert is queued)."""
-    async with db.execute("SELECT chat_id, folded, phrase FROM watches") as cur:
+    async with db.execute("SELECT chat_id, folded, phrase FROM watches ORDER BY rowid") as cur:
         return WatchIndex((r[0], r[1], r[2]) for r in await cur.fetchall())
 
 
