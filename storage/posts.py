@@ -6,7 +6,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -182,27 +182,41 @@ async def upsert(
     tag_rows: list[tuple[int, str]] = []
     replaced: list[tuple[int]] = []
     recent = to_text(now - RECHECK) or ""
-    # Posts to alert of: post id -> (the subscriptions that want it, the words of its title,
-    # excerpt and text for the watched phrases).
-    targets: dict[int, tuple[list[str], list[list[str]]]] = {}
+    # Posts to alert of, and who wants them.
+    targets: dict[int, _Target] = {}
     corrected: list[tuple[int, str]] = []
 
-    def target(post_id: int, item: PostIn, row: tuple[object, ...]) -> None:
-        texts: list[list[str]] = []
-        if watches:
-            # The index row holds the title and the text folded already.
-            texts = [words(str(row[1]), normalized=True), words(str(row[2]), normalized=True)]
-            if item.content and item.excerpt and not _opens(item.content, item.excerpt):
-                texts.append(words(item.excerpt))
-        # '*' follows everything, posts with unresolved categories included.
-        targets[post_id] = (["*", *sorted(tree.slugs_covering(item.categories))], texts)
+    def texts_of(item: PostIn, row: tuple[object, ...]) -> list[list[str]]:
+        """The words phrases are looked for in: title, text, and an excerpt of its own."""
+        if not watches:
+            return []
+        # The index row holds the title and the text folded already.
+        texts = [words(str(row[1]), normalized=True), words(str(row[2]), normalized=True)]
+        if item.content and item.excerpt and not _opens(item.content, item.excerpt):
+            texts.append(words(item.excerpt))
+        return texts
 
-    def gained(post_id: int, item: PostIn, row: _Stored) -> None:
-        """A recent post filed under a new category reaches that category's followers (only
-        them: a chat that began to follow its old ones after it came does not get it)."""
+    def target(post_id: int, item: PostIn, row: tuple[object, ...]) -> None:
+        # '*' follows everything, posts with unresolved categories included.
+        slugs = ["*", *sorted(tree.slugs_covering(item.categories))]
+        targets[post_id] = _Target(slugs, texts_of(item, row))
+
+    async def gained(
+        post_id: int, item: PostIn, row: _Stored, index_row: tuple[object, ...], text: bool
+    ) -> None:
+        """A recent post filed under a new category, or corrected to name a watched phrase,
+        reaches the chats that follow that category or watch that phrase (only them: a chat
+        that began to follow its old categories after it came does not get it)."""
+        if (row.first_seen or "") < recent:
+            return
         new = tree.slugs_covering(item.categories) - tree.slugs_covering(row.categories)
-        if new and (row.first_seen or "") >= recent and item.categories_known:
-            targets[post_id] = (sorted(new), [])
+        slugs = sorted(new) if item.categories_known else []
+        texts = before = []
+        if text and watches:
+            texts = texts_of(item, index_row)
+            before = await _stored_texts(db, post_id)
+        if slugs or texts:
+            targets[post_id] = _Target(slugs, texts, before)
 
     for item in items:
         d = digest(item)
@@ -263,10 +277,18 @@ async def upsert(
                 fts_deletes.append((row.rank_key,))
                 fts_rows.append(_fts_row(site, row.rank_key, item, tree))
                 if alert:
-                    gained(post_id, item, row)
+                    await gained(post_id, item, row, fts_rows[-1], text=False)
             else:
                 first = from_text(row.first_seen) or now
                 key = rank_key(item.published, first, post_id)
+                # When RSS's vaguer categories are not taken, the index keeps the stored ones.
+                indexed = replace(item, categories=tuple(row.categories)) if downgrade else item
+                fts_deletes.append((row.rank_key,))
+                fts_rows.append(_fts_row(site, key, indexed, tree))
+                if alert:
+                    corrected.append((post_id, d))
+                    # Before the update: the phrases the text named already are known.
+                    await gained(post_id, indexed, row, fts_rows[-1], text=True)
                 await db.execute(
                     "UPDATE posts SET wp_id = coalesce(wp_id, ?), guid = coalesce(guid, ?), "
                     "url = ?, title = ?, author = ?, published = ?, modified = ?, excerpt = ?, "
@@ -287,15 +309,7 @@ async def upsert(
                         post_id,
                     ),
                 )
-                # When RSS's vaguer categories are not taken, the index keeps the stored ones.
-                indexed = replace(item, categories=tuple(row.categories)) if downgrade else item
-                fts_deletes.append((row.rank_key,))
-                fts_rows.append(_fts_row(site, key, indexed, tree))
                 modified.append(post_id)
-                if alert:
-                    corrected.append((post_id, d))
-                    if not downgrade:
-                        gained(post_id, item, row)
             if downgrade:
                 # RSS names are vaguer than the REST ids stored before: keep those.
                 seen.add(post_id)
@@ -361,6 +375,36 @@ async def _queue_edits(
     return changed
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """A post to alert of: the subscriptions that want it, and the words of its title, text
+    and excerpt for the watched phrases; ``before``, a corrected post's words as they were
+    (the phrases they named brought their alerts already, or came too late to)."""
+
+    slugs: list[str]
+    texts: list[list[str]]
+    before: list[list[str]] = field(default_factory=list)
+
+    def new_matches(self, watches: WatchIndex) -> dict[int, list[str]]:
+        found = watches.match(self.texts)
+        if not self.before or not found:
+            return found
+        old = watches.match(self.before)
+        fresh = {c: [p for p in ps if p not in old.get(c, ())] for c, ps in found.items()}
+        return {c: ps for c, ps in fresh.items() if ps}
+
+
+async def _stored_texts(db: aiosqlite.Connection, post_id: int) -> list[list[str]]:
+    async with db.execute(
+        "SELECT title, excerpt, content FROM posts WHERE id = ?", (post_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return []
+    title, excerpt, content = str(row[0]), str(row[1]), str(row[2])
+    return [words(title), words(content or excerpt), words(excerpt) if content else []]
+
+
 def _opens(content: str, excerpt: str) -> bool:
     """Whether the excerpt is WordPress's usual one, the opening words of the text: then its
     words are the text's, and need not be read twice."""
@@ -375,7 +419,7 @@ _STATUS = "CASE WHEN c.digest_at IS NULL THEN 'pending' ELSE 'held' END"
 async def _enqueue(
     db: aiosqlite.Connection,
     site: str,
-    targets: dict[int, tuple[list[str], list[list[str]]]],
+    targets: dict[int, _Target],
     watches: WatchIndex | None,
     now: datetime,
 ) -> int:
@@ -386,9 +430,9 @@ async def _enqueue(
         # category of the post already has its row, and the inserts below skip it.
         rows = sorted(
             (chat_id, post_id, "\n".join(phrases))
-            for post_id, (_slugs, texts) in targets.items()
-            if texts
-            for chat_id, phrases in watches.match(texts).items()
+            for post_id, t in targets.items()
+            if t.texts
+            for chat_id, phrases in t.new_matches(watches).items()
         )
         if rows:
             # One statement for the whole batch: thousands of matches cost one trip to the
@@ -402,7 +446,10 @@ async def _enqueue(
             )
             total += max(cur.rowcount, 0)
             await cur.close()
-    for post_id, (slugs, _texts) in targets.items():
+    for post_id, t in targets.items():
+        slugs = t.slugs
+        if not slugs:
+            continue
         marks = ",".join("?" * len(slugs))
         cur = await db.execute(
             "INSERT OR IGNORE INTO outbox (chat_id, post_id, created_at, status) "

@@ -71,6 +71,21 @@ class WatchIndex:
             else:
                 self._by_pair[(parts[0], parts[1])].append((tuple(parts[2:]), folded))
         self._pairs = frozenset(self._by_pair)
+        # A Persian compound is written with a space, a ZWNJ (which folding drops) or
+        # nothing: «قزل حصار», «قزل‌حصار». A two-word Persian phrase also matches its words
+        # joined, and a one-word phrase two words of the text joined.
+        self._joined: dict[str, list[str]] = defaultdict(list)
+        for folded in self._watchers:
+            parts = folded.split()
+            if len(parts) == 2 and not folded.isascii():
+                self._joined["".join(parts)].append(folded)
+        # ...and the ways a one-word Persian phrase splits in two: first part -> [(second
+        # part, phrase)].
+        self._split: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for folded in self._singles:
+            if not folded.isascii():
+                for i in range(2, len(folded) - 1):
+                    self._split[folded[:i]].append((folded[i:], folded))
         self.size = sum(len(w) for w in self._watchers.values())
 
     def __bool__(self) -> bool:
@@ -81,8 +96,15 @@ class WatchIndex:
         phrases as typed. A phrase never spans two texts (a title and a body)."""
         found: set[str] = set()
         for text in texts:
-            found |= self._singles.intersection(text)
-            for pair in self._pairs.intersection(pairwise(text)):
+            present, pairs = set(text), set(pairwise(text))
+            found |= self._singles & present
+            if self._joined:
+                for word in self._joined.keys() & present:
+                    found.update(self._joined[word])
+            if self._split:
+                for first in self._split.keys() & present:
+                    found.update(w for second, w in self._split[first] if (first, second) in pairs)
+            for pair in self._pairs & pairs:
                 for rest, folded in self._by_pair[pair]:
                     if not rest or (folded not in found and _occurs(text, pair, rest)):
                         found.add(folded)

@@ -85,6 +85,19 @@ def test_phrases_match_whole_words_in_order() -> None:
     assert index.match([words("A title ending with Narges"), words("Mohammadi starts")]) == {}
 
 
+def test_persian_compounds_match_spaced_or_joined() -> None:
+    index = WatchIndex([(1, fold("قزل حصار"), "قزل حصار"), (2, fold("نرگس‌محمدی"), "نرگس‌محمدی")])
+    for text, chats in [
+        ("زندان قزل‌حصار کرج", {1}),  # ZWNJ, folded away: one word
+        ("زندان قزل حصار کرج", {1}),
+        ("زندان قزلحصار کرج", {1}),
+        ("خانم نرگس محمدی", {2}),
+        ("خانم نرگس‌محمدی", {2}),
+        ("قزل و حصار، نرگس و محمدی", set()),
+    ]:
+        assert set(index.match([words(text)])) == chats, text
+
+
 def test_stop_words_alone_are_refused() -> None:
     assert only_stop_words(fold("The of"))
     assert only_stop_words(fold("در و"))
@@ -251,6 +264,35 @@ async def test_a_new_category_reaches_its_followers_once(store: Store, tree: Cat
     res = await store.upsert_posts(
         SITE, [post(1, categories=(4, 7, 11))], tree=tree, alert=True, now=later
     )
+    assert res.enqueued == 0
+
+
+async def test_a_correction_that_names_a_watched_phrase_alerts_its_watchers(
+    store: Store, tree: CategoryTree
+) -> None:
+    await store.ensure_chat(USER, "private", "en")
+    await store.ensure_chat(OTHER, "private", "en")
+    await watch(store, USER, "Zahra Tabari")
+    await watch(store, OTHER, "Qezel Hesar")
+    first = post(1, title="Woman executed in Qezel Hesar", content="A woman was executed.")
+    res = await store.upsert_posts(SITE, [first], tree=tree, alert=True)
+    assert res.enqueued == 1  # OTHER, by the prison's name
+    named = replace(first, title="Zahra Tabari executed in Qezel Hesar")
+    res = await store.upsert_posts(SITE, [named], tree=tree, alert=True)
+    # USER now; OTHER had it; a phrase the old text named already alerts nobody new.
+    assert res.enqueued == 1
+    got = await rows(store, "SELECT chat_id, reason FROM outbox ORDER BY chat_id")
+    assert got == [(USER, "Zahra Tabari"), (OTHER, "Qezel Hesar")]
+    # A chat that starts watching a name the report already had gets nothing on a correction.
+    await store.ensure_chat(THIRD, "private", "en")
+    await watch(store, THIRD, "Zahra Tabari")
+    fixed = replace(named, content="A woman, Zahra Tabari, was executed.")
+    assert (await store.upsert_posts(SITE, [fixed], tree=tree, alert=True)).enqueued == 0
+    # A day later a correction naming a phrase reaches nobody.
+    await watch(store, THIRD, "Karaj")
+    later = datetime.now(UTC) + timedelta(hours=25)
+    karaj = replace(fixed, content="A woman, Zahra Tabari, was executed in Karaj.")
+    res = await store.upsert_posts(SITE, [karaj], tree=tree, alert=True, now=later)
     assert res.enqueued == 0
 
 
