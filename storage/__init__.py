@@ -16,7 +16,15 @@ from storage.models import (
 from storage.outbox import Delivery
 from storage.query import parse_query
 from storage.store import Stats, Store
-from storage.watches import MAX_CHARS, MAX_PHRASES, MIN_CHARS, Watch, fold, only_stop_words
+from storage.watches import (
+    MAX_CHARS,
+    MAX_PHRASES,
+    MIN_CHARS,
+    Watch,
+    fold,
+    only_stop_words,
+    still_named,
+)
 
 __all__ = [
     "ALL",
@@ -44,4 +52,5 @@ __all__ = [
     "fold",
     "only_stop_words",
     "parse_query",
+    "still_named",
 ]

@@ -125,6 +125,12 @@ def _occurs(tokens: Sequence[str], pair: tuple[str, str], rest: tuple[str, ...])
     )
 
 
+def still_named(phrases: Sequence[str], texts: Iterable[str]) -> tuple[str, ...]:
+    """Those of a chat's phrases that the texts (a corrected report's) still contain."""
+    index = WatchIndex((0, fold(p), p) for p in phrases)
+    return tuple(index.match([words(t) for t in texts]).get(0, ()))
+
+
 async def load_index(db: aiosqlite.Connection) -> WatchIndex:
     """Every chat's phrases (whether a chat is active is checked as its alert is queued)."""
     async with db.execute("SELECT chat_id, folded, phrase FROM watches ORDER BY rowid") as cur:

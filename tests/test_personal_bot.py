@@ -226,6 +226,31 @@ async def test_a_corrected_title_is_edited_in_place_once(bot: Running, wp: FakeW
     assert len(alerts(bot.tg, USER)) == 1
 
 
+async def test_an_edited_alert_claims_only_the_phrases_still_there(
+    bot: Running, wp: FakeWordPress
+) -> None:
+    await bot.command(USER, "/watch Narges Mohammadi")
+    await bot.command(USER, "/watch Evin")
+    post = wp.add_post(title="Narges Mohammadi moved", content="<p>From Evin to a hospital.</p>")
+    await bot.poll()
+    await bot.wait_outbox({"sent": 1})
+    (alert,) = alerts(bot.tg, USER)
+    assert "“Narges Mohammadi”, “Evin”" in alert.text
+    wp.modify_post(post.id, title="A lawyer moved")
+    await bot.poll()
+    await wait_rows(bot, "SELECT status FROM edits", [("done",)])
+    shown = bot.tg.messages(USER)[alert.message_id]
+    assert "👁 " + texts.ALERT_WATCHED.format(phrases="“Evin”") in shown.text
+    wp.modify_post(post.id, content="<p>To a hospital.</p>")
+    await bot.poll()
+
+    async def edits() -> int:
+        return bot.tg.messages(USER)[alert.message_id].edits
+
+    await wait_until(edits, lambda n: n == 2, what="the second edit")
+    assert "👁" not in bot.tg.messages(USER)[alert.message_id].text
+
+
 async def test_an_edit_waiting_at_shutdown_is_made_after_a_restart(
     tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress
 ) -> None:

@@ -20,7 +20,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,7 @@ from telegram.ext import ExtBot
 
 from bot.delivery import timing
 from bot.delivery.pacing import ChatPace
-from storage import Delivery, Post, Store
+from storage import Delivery, Post, Store, still_named
 
 log = logging.getLogger(__name__)
 
@@ -364,11 +364,16 @@ class Sender:
             # A newer correction came meanwhile; its own edit is queued or coming.
             await self.store.edit_done(row.chat_id, row.post_id, row.revision, "superseded")
             return
+        message_id = row.message_id
+        if row.watched:
+            # A correction may have taken a watched name out: the alert no longer claims it.
+            texts = (post.title, post.content or post.excerpt, post.excerpt)
+            row = replace(row, watched=still_named(row.watched, texts))
         edited = await self._call(
             row,
             self._outcomes(row, self._edit),
             functools.partial(
-                self._edit_text, row.chat_id, row.message_id, self.render(post, row, True)
+                self._edit_text, row.chat_id, message_id, self.render(post, row, True)
             ),
         )
         if edited is None:
