@@ -23,11 +23,13 @@ from handlers.common import (
     refuse_non_admin,
     reply,
 )
+from storage import ChatSettings
 
 # set:m  main view | set:q, set:g  the choices of quiet hours, digest times |
-# set:l:<en|fa> | set:d:<0|1> | set:q:off, set:q:<start>-<end> | set:g:off, set:g:<minute>
+# set:l:<en|fa> | set:d:<0|1> | set:q:off, set:q:<start>-<end> | set:g:off, set:g:<minute> |
+# set:z  back to Iran's time zone
 CALLBACK = re.compile(
-    r"^set:(?:(?P<view>[mqg])"
+    r"^set:(?:(?P<view>[mqg])|(?P<zone>z)"
     r"|l:(?P<lang>en|fa)|d:(?P<discreet>[01])"
     r"|q:(?:(?P<qoff>off)|(?P<qs>\d{1,4})-(?P<qe>\d{1,4}))"
     r"|g:(?:(?P<goff>off)|(?P<g>\d{1,4})))$"
@@ -87,6 +89,7 @@ async def quiet(update: Update, context: BotContext) -> None:
         return
     _ = await gettext(update, context)
     text = command_text(update).strip()
+    current = await context.store.chat_settings(chat.id)
     if _switch(text) is False:
         if await refuse_non_admin(update, context):
             return
@@ -98,9 +101,9 @@ async def quiet(update: Update, context: BotContext) -> None:
     m = _WINDOW_AND_ZONE.fullmatch(text)
     window = timing.parse_window(f"{m['a']}-{m['b']}") if m else None
     if m is None or window is None:
-        await reply(update, context, e(_(texts.QUIET_USAGE)))
+        now = _(texts.SETTINGS_QUIET).format(value=render.quiet_value(current, _))
+        await reply(update, context, e(f"{now}\n\n{_(texts.QUIET_USAGE)}"))
         return
-    current = await context.store.chat_settings(chat.id)
     zone = _zone(m["zone"], current.timezone)
     if zone == "":
         await _unknown_zone(update, context, m["zone"], texts.QUIET_USAGE, _)
@@ -115,13 +118,23 @@ async def quiet(update: Update, context: BotContext) -> None:
         quiet_end=window[1],
         timezone=zone,
     )
-    await reply(update, context, e(_quiet_set(window, zone, _)))
+    start, end = _.clock(window[0]), _.clock(window[1])
+    lines = [_(texts.QUIET_SET).format(start=start, end=end, zone=_label(zone))]
+    if _moved(current, zone) and current.digest_at is not None:
+        # The digest's days are now this zone's: its next one comes at its time here.
+        await _set_digest(context, chat.id, chat_type(chat), current.digest_at, zone, "", True)
+        at = _.clock(current.digest_at)
+        lines.append(_(texts.ZONE_MOVES_DIGEST).format(time=at, zone=_label(zone)))
+    await reply(update, context, e("\n\n".join(lines)))
 
 
-def _quiet_set(window: tuple[int, int], zone: str | None, _: Gettext) -> str:
-    return _(texts.QUIET_SET).format(
-        start=_.clock(window[0]), end=_.clock(window[1]), zone=zone or timing.DEFAULT_ZONE
-    )
+def _label(zone: str | None) -> str:
+    return zone or timing.DEFAULT_ZONE
+
+
+def _moved(current: ChatSettings, zone: str | None) -> bool:
+    """Whether ``zone`` is another zone than the chat's (none is Asia/Tehran)."""
+    return _label(zone) != _label(current.timezone)
 
 
 async def digest(update: Update, context: BotContext) -> None:
@@ -130,6 +143,7 @@ async def digest(update: Update, context: BotContext) -> None:
         return
     _ = await gettext(update, context)
     text = command_text(update).strip()
+    current = await context.store.chat_settings(chat.id)
     if _switch(text) is False:
         if await refuse_non_admin(update, context):
             return
@@ -141,30 +155,38 @@ async def digest(update: Update, context: BotContext) -> None:
     m = _TIME_AND_ZONE.fullmatch(text)
     at = timing.parse_clock(m["t"]) if m else None
     if m is None or at is None:
-        await reply(update, context, e(_(texts.DIGEST_USAGE)))
+        now = _(texts.SETTINGS_DIGEST).format(value=render.digest_value(current, _))
+        await reply(update, context, e(f"{now}\n\n{_(texts.DIGEST_USAGE)}"))
         return
-    current = await context.store.chat_settings(chat.id)
     zone = _zone(m["zone"], current.timezone)
     if zone == "":
         await _unknown_zone(update, context, m["zone"], texts.DIGEST_USAGE, _)
         return
     if await refuse_non_admin(update, context):
         return
-    await _set_digest(context, chat.id, chat_type(chat), at, zone, chat_language(update))
-    await reply(update, context, e(_digest_set(at, zone, _)))
-
-
-def _digest_set(at: int, zone: str | None, _: Gettext) -> str:
-    return _(texts.DIGEST_SET).format(time=_.clock(at), zone=zone or timing.DEFAULT_ZONE)
+    moved = _moved(current, zone)
+    await _set_digest(context, chat.id, chat_type(chat), at, zone, chat_language(update), moved)
+    lines = [_(texts.DIGEST_SET).format(time=_.clock(at), zone=_label(zone))]
+    if moved and current.quiet_start is not None and current.quiet_end is not None:
+        start, end = _.clock(current.quiet_start), _.clock(current.quiet_end)
+        lines.append(_(texts.ZONE_MOVES_QUIET).format(start=start, end=end, zone=_label(zone)))
+    await reply(update, context, e("\n\n".join(lines)))
 
 
 async def _set_digest(
-    context: BotContext, chat_id: int, kind: str, at: int, zone: str | None, guess: str
+    context: BotContext,
+    chat_id: int,
+    kind: str,
+    at: int,
+    zone: str | None,
+    guess: str,
+    new_zone: bool = False,
 ) -> None:
-    # The first digest is the next time comes round: a digest time already past today
-    # counts as made, so setting one never sends a digest at once.
+    """The first digest is the next time comes round: a digest time already past today
+    counts as made, so setting one never sends a digest at once (``guess``: a new chat's
+    first language; ``new_zone``: the chat's days are now another zone's)."""
     day = timing.due_day(datetime.now(UTC), at, timing.zone(zone))
-    await context.store.set_digest(chat_id, kind, at, zone, day, guess)
+    await context.store.set_digest(chat_id, kind, at, zone, day, guess or None, new_zone=new_zone)
 
 
 async def _unknown_zone(
@@ -220,6 +242,11 @@ async def _apply(
         if (start, end) not in render.QUIET_PRESETS:
             return False
         await store.update_settings(chat_id, kind, guess, quiet_start=start, quiet_end=end)
+    elif m["zone"]:
+        current = await store.chat_settings(chat_id)
+        if current.digest_at is not None and _moved(current, None):
+            await _set_digest(context, chat_id, kind, current.digest_at, None, guess, True)
+        await store.update_settings(chat_id, kind, guess, timezone=None)
     elif m["goff"]:
         await store.update_settings(chat_id, kind, guess, digest_at=None)
     else:

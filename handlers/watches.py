@@ -29,12 +29,15 @@ from storage import MAX_CHARS, MAX_PHRASES, MIN_CHARS, fold, only_stop_words
 CALLBACK = re.compile(r"^w:rm:([0-9a-f]{12})$")
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 _QUOTES = "\"'“”«»‘’„‹›"
+_DOUBLE_QUOTES = re.compile('["“”«»„]')
+_SEPARATORS = re.compile("[,،;؛]")
 ALL_WORDS = ("all", "همه")
 
 
 def clean(text: str) -> str:
-    """A phrase as typed, without direction marks, extra spaces or the quotes around it."""
-    text = " ".join(_MARKS.sub("", text).split())
+    """A phrase as typed, without direction marks, extra spaces or quotes (double ones
+    anywhere, single ones around it: an apostrophe belongs to a name)."""
+    text = " ".join(_DOUBLE_QUOTES.sub(" ", _MARKS.sub("", text)).split())
     while len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
         text = text[1:-1].strip()
     return text
@@ -44,6 +47,8 @@ def problem(phrase: str, folded: str, _: Gettext) -> str | None:
     """Why a phrase cannot be watched, or None."""
     if len(phrase) > MAX_CHARS:
         return _(texts.WATCH_TOO_LONG).format(max=_.number(MAX_CHARS))
+    if _SEPARATORS.search(phrase) and len(folded.split()) > 1:
+        return _(texts.WATCH_ONE)
     if not folded:
         return _(texts.WATCH_NO_WORDS)
     if len(folded.replace(" ", "")) < MIN_CHARS:
@@ -92,7 +97,7 @@ async def unwatch(update: Update, context: BotContext) -> None:
         return
     if await refuse_non_admin(update, context):
         return
-    if phrase.lower() in ALL_WORDS:
+    if fold(phrase) in ALL_WORDS:
         removed = await context.store.unwatch(chat.id, None)
         await reply(update, context, e(_(texts.UNWATCHED_ALL if removed else texts.WATCH_NONE)))
         return

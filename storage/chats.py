@@ -58,13 +58,22 @@ async def update_settings(
 
 
 async def set_digest(
-    db: aiosqlite.Connection, chat_id: int, at: int, timezone: str | None, made: str
+    db: aiosqlite.Connection,
+    chat_id: int,
+    at: int,
+    timezone: str | None,
+    made: str,
+    *,
+    new_zone: bool,
 ) -> None:
     """A daily digest at ``at``; the digest of the local day ``made`` counts as made (the
-    caller's "today or before"), so the first one comes when the time next comes round."""
+    caller's "today or before"), so the first one comes when the time next comes round.
+
+    In the same zone a day already made stays made (one digest a day); in a new zone the
+    days are another calendar's, and ``made`` replaces the old zone's day."""
+    last = "?" if new_zone else "max(coalesce(digest_last, ''), ?)"
     await db.execute(
-        "UPDATE chats SET digest_at = ?, timezone = ?, "
-        "digest_last = max(coalesce(digest_last, ''), ?) WHERE chat_id = ?",
+        f"UPDATE chats SET digest_at = ?, timezone = ?, digest_last = {last} WHERE chat_id = ?",
         (at, timezone, made, chat_id),
     )
 

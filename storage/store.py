@@ -270,12 +270,14 @@ class Store:
         timezone: str | None,
         made: str,
         language: str | None = None,
+        *,
+        new_zone: bool = False,
     ) -> None:
-        """A daily digest at ``at`` minutes past local midnight; the one of day ``made``
-        counts as made already."""
+        """A daily digest at ``at`` minutes past local midnight in ``timezone``; the one of
+        day ``made`` counts as made already (see chats.set_digest for ``new_zone``)."""
         async with self.writer.transaction() as db:
             await chats.ensure_chat(db, chat_id, chat_type, language, utcnow())
-            await chats.set_digest(db, chat_id, at, timezone, made)
+            await chats.set_digest(db, chat_id, at, timezone, made, new_zone=new_zone)
 
     async def digest_chats(self) -> list[tuple[int, str | None, int, str | None]]:
         return await chats.digest_chats(self.db)

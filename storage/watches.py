@@ -27,9 +27,9 @@ MAX_CHARS = 100
 STOP_WORDS = frozenset(
     words(
         "a an the of in on at to and or for by with from as is are was were be been it its "
-        "this that these those not no"
+        "this that these those not no all"
     )
-    + words("و در به از که این آن را با برای تا یا است بود شد هم نیز یک هر")
+    + words("و در به از که این آن را با برای تا یا است بود شد هم نیز یک هر همه")
 )
 
 
@@ -45,7 +45,8 @@ def fold(phrase: str) -> str:
 
 
 def only_stop_words(folded: str) -> bool:
-    return all(w in STOP_WORDS for w in folded.split())
+    """Common words and numbers alone (a year is in nearly every report)."""
+    return all(w in STOP_WORDS or w.isdigit() for w in folded.split())
 
 
 class WatchIndex:

@@ -113,6 +113,10 @@ async def test_watch_add_list_and_remove(bot: Running) -> None:
         ("the", texts.WATCH_STOP_WORDS.format(phrase="the")),
         ("در", texts.WATCH_STOP_WORDS.format(phrase="در")),
         ("x", texts.WATCH_TOO_SHORT.format(min=2)),
+        ("2024", texts.WATCH_STOP_WORDS.format(phrase="2024")),
+        ("all", texts.WATCH_STOP_WORDS.format(phrase="all")),
+        ("Narges Mohammadi, Evin", texts.WATCH_ONE),
+        ("نرگس محمدی، اوین", texts.WATCH_ONE),
         ("a" * 101, texts.WATCH_TOO_LONG.format(max=100)),
     ],
 )
@@ -122,6 +126,13 @@ async def test_watch_refuses_what_cannot_be_watched(
     m = await bot.command(USER, f"/watch {phrase}")
     assert expected in m.text
     assert await bot.store.watches(USER) == []
+
+
+async def test_watch_drops_quotes_inside_a_phrase_but_keeps_apostrophes(bot: Running) -> None:
+    m = await bot.command(USER, '/watch "Narges" "Mohammadi"')
+    assert m.text == texts.WATCH_ADDED.format(phrase="Narges Mohammadi")
+    m = await bot.command(USER, "/watch O'Brien")
+    assert m.text == texts.WATCH_ADDED.format(phrase="O'Brien")
 
 
 async def test_watch_echoes_markup_as_text_and_drops_direction_marks(bot: Running) -> None:
@@ -397,6 +408,7 @@ async def test_quiet_hours_send_silently(bot: Running, wp: FakeWordPress) -> Non
         ("/quiet", texts.QUIET_USAGE),
         ("/quiet 23:00-07:00 Mars/Olympus", texts.QUIET_USAGE),
         ("/quiet 23:00-07:00 ../../etc/passwd", texts.QUIET_USAGE),
+        ("/quiet 23:00-07:00 EST", texts.QUIET_USAGE),
         ("/digest 8pm", texts.DIGEST_USAGE),
         ("/digest 24:00", texts.DIGEST_USAGE),
         ("/digest", texts.DIGEST_USAGE),
@@ -412,6 +424,32 @@ async def test_settings_commands_refuse_what_they_cannot_read(
     m = await bot.command(USER, command)
     assert usage in m.text
     assert await bot.store.chat_settings(USER) == ChatSettings(language="en")
+
+
+async def test_a_new_time_zone_moves_the_digest_and_says_so(bot: Running) -> None:
+    """Digest days are the zone's days: a chat that moves to another zone gets its next
+    digest at its time there, not a day late."""
+    await bot.command(USER, "/digest 15:48")
+    m = await bot.command(USER, "/quiet 01:00-02:00 America/Los_Angeles")
+    los_angeles = "America/Los_Angeles"
+    assert texts.ZONE_MOVES_DIGEST.format(time="15:48", zone=los_angeles) in m.text
+    la = datetime.now(UTC).astimezone(zone(los_angeles))
+    due = la.date() if la.hour * 60 + la.minute >= 15 * 60 + 48 else la.date() - timedelta(days=1)
+    assert await table(bot, "SELECT digest_last FROM chats") == [(due.isoformat(),)]
+    m = await bot.command(USER, "/quiet")
+    assert m.text.startswith("Quiet hours: 01:00 to 02:00\n\n")
+    m = await bot.command(USER, "/digest")
+    assert m.text.startswith("Daily digest: at 15:48\n\n")
+    m = await bot.command(USER, "/digest 08:00 Europe/Berlin")
+    assert texts.ZONE_MOVES_QUIET.format(start="01:00", end="02:00", zone="Europe/Berlin") in (
+        m.text
+    )
+    m = await bot.command(USER, "/settings")
+    await bot.press(USER, m.message_id, buttons(m)[texts.BUTTON_ZONE_DEFAULT])
+    assert (await bot.store.chat_settings(USER)).timezone is None
+    shown = bot.tg.messages(USER)[m.message_id]
+    assert texts.BUTTON_ZONE_DEFAULT not in buttons(shown)
+    assert f"Time zone: {DEFAULT_ZONE}" in shown.text
 
 
 async def test_persian_digits_and_zone_names_in_any_case(bot: Running) -> None:

@@ -429,6 +429,10 @@ def settings_view(
                 InlineKeyboardButton(_(texts.BUTTON_DIGEST), callback_data="set:g"),
             ],
         ]
+        if zone_label(settings) != timing.DEFAULT_ZONE:
+            rows.append(
+                [InlineKeyboardButton(_(texts.BUTTON_ZONE_DEFAULT), callback_data="set:z")]
+            )
     return _directed(lines, _), InlineKeyboardMarkup(rows)
 
 

@@ -49,9 +49,12 @@ def _zone_names() -> dict[str, str]:
 
 
 def zone_name(text: str) -> str | None:
-    """The IANA name a user typed (in any case: ``europe/berlin``), or None if unknown."""
+    """The IANA name a user typed (in any case: ``europe/berlin``), or None if unknown.
+
+    Only Area/City names and UTC: abbreviations such as EST or CET are zones of fixed
+    offset in the database, which would be an hour off for half the year."""
     text = text.strip()
-    if not _ZONE_NAME.fullmatch(text):
+    if not _ZONE_NAME.fullmatch(text) or ("/" not in text and text.upper() != "UTC"):
         return None
     return _zone_names().get(text.lower())
 

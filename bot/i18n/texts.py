@@ -271,6 +271,7 @@ WATCH_ALREADY = N_("This chat already watches “{phrase}”.")
 WATCH_TOO_SHORT = N_("A phrase needs at least {min} letters or digits.")
 WATCH_TOO_LONG = N_("That phrase is too long: at most {max} characters, please.")
 WATCH_NO_WORDS = N_("There is no word to watch in that. Send a name or a place.")
+WATCH_ONE = N_("One phrase at a time, please: send /watch again for each.")
 WATCH_STOP_WORDS = N_("“{phrase}” is in nearly every report. Add a name or a place to it.")
 WATCH_LIMIT = N_("This chat watches {max} phrases, the most it can. Remove one with /unwatch.")
 UNWATCH_USAGE = N_("Name the phrase to stop watching, for example /unwatch Evin, or 'all'.")
@@ -329,6 +330,9 @@ DIGEST_USAGE = N_(
     "Send a time as HH:MM, and a time zone if it is not Iran's, for example /digest 20:00 or "
     "/digest 08:30 Europe/London; /digest off turns it off."
 )
+ZONE_MOVES_DIGEST = N_("The daily digest follows this time zone too: at {time} ({zone}).")
+ZONE_MOVES_QUIET = N_("The quiet hours follow this time zone too: {start} to {end} ({zone}).")
+BUTTON_ZONE_DEFAULT = N_("Time zone: back to Asia/Tehran")
 UNKNOWN_ZONE = N_(
     "There is no time zone “{zone}”. Use an Area/City name such as Asia/Tehran, "
     "Europe/Berlin or America/Toronto."
@@ -338,7 +342,7 @@ UNKNOWN_ZONE = N_(
 ALERT_NEW_REPORT = N_("New report")
 ALERT_UPDATED = N_("Updated")
 ALERT_WATCHED = N_("Watched: {phrases}")
-DIGEST_TITLE = N_("Daily digest, {day}: {count} reports")
+DIGEST_TITLE = N_("Daily digest, {day}. Reports: {count}")
 DIGEST_OTHER = N_("Other reports")
 
 # -- posts ------------------------------------------------------------------------------------
