@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from telegram import Update
+from telegram import Chat, Update
 from telegram.error import BadRequest
 
 from bot.context import BotContext
@@ -83,21 +83,31 @@ async def discreet(update: Update, context: BotContext) -> None:
     await reply(update, context, e(_(texts.DISCREET_ON if value else texts.DISCREET_OFF)))
 
 
-async def quiet(update: Update, context: BotContext) -> None:
+async def _read(
+    update: Update, context: BotContext, turned_off: str, **off: object
+) -> tuple[Chat, Gettext, str, ChatSettings] | None:
+    """A /quiet or /digest command's chat, language, text and the chat's settings; None when
+    it is answered already ("off", with ``off`` the values that turn the setting off)."""
     chat = update.effective_chat
     if chat is None:
-        return
+        return None
     _ = await gettext(update, context)
     text = command_text(update).strip()
-    current = await context.store.chat_settings(chat.id)
     if _switch(text) is False:
-        if await refuse_non_admin(update, context):
-            return
-        await context.store.update_settings(
-            chat.id, chat_type(chat), chat_language(update), quiet_start=None, quiet_end=None
-        )
-        await reply(update, context, e(_(texts.QUIET_OFF)))
+        if not await refuse_non_admin(update, context):
+            await context.store.update_settings(
+                chat.id, chat_type(chat), chat_language(update), **off
+            )
+            await reply(update, context, e(_(turned_off)))
+        return None
+    return chat, _, text, await context.store.chat_settings(chat.id)
+
+
+async def quiet(update: Update, context: BotContext) -> None:
+    read = await _read(update, context, texts.QUIET_OFF, quiet_start=None, quiet_end=None)
+    if read is None:
         return
+    chat, _, text, current = read
     m = _WINDOW_AND_ZONE.fullmatch(text)
     window = timing.parse_window(f"{m['a']}-{m['b']}") if m else None
     if m is None or window is None:
@@ -138,20 +148,10 @@ def _moved(current: ChatSettings, zone: str | None) -> bool:
 
 
 async def digest(update: Update, context: BotContext) -> None:
-    chat = update.effective_chat
-    if chat is None:
+    read = await _read(update, context, texts.DIGEST_OFF, digest_at=None)
+    if read is None:
         return
-    _ = await gettext(update, context)
-    text = command_text(update).strip()
-    current = await context.store.chat_settings(chat.id)
-    if _switch(text) is False:
-        if await refuse_non_admin(update, context):
-            return
-        await context.store.update_settings(
-            chat.id, chat_type(chat), chat_language(update), digest_at=None
-        )
-        await reply(update, context, e(_(texts.DIGEST_OFF)))
-        return
+    chat, _, text, current = read
     m = _TIME_AND_ZONE.fullmatch(text)
     at = timing.parse_clock(m["t"]) if m else None
     if m is None or at is None:

@@ -71,7 +71,6 @@ class WatchIndex:
                 self._singles.add(folded)
             else:
                 self._by_pair[(parts[0], parts[1])].append((tuple(parts[2:]), folded))
-        self._pairs = frozenset(self._by_pair)
         # A Persian compound is written with a space, a ZWNJ (which folding drops) or
         # nothing: «قزل حصار», «قزل‌حصار». A two-word Persian phrase also matches its words
         # joined, and a one-word phrase two words of the text joined.
@@ -80,13 +79,14 @@ class WatchIndex:
             parts = folded.split()
             if len(parts) == 2 and not folded.isascii():
                 self._joined["".join(parts)].append(folded)
-        # ...and the ways a one-word Persian phrase splits in two: first part -> [(second
-        # part, phrase)].
-        self._split: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        # ...and the ways a one-word Persian phrase splits in two: (first part, second part)
+        # -> [phrase], looked up with the text's pairs of adjacent words.
+        self._split: dict[tuple[str, str], list[str]] = defaultdict(list)
         for folded in self._singles:
             if not folded.isascii():
                 for i in range(2, len(folded) - 1):
-                    self._split[folded[:i]].append((folded[i:], folded))
+                    self._split[(folded[:i], folded[i:])].append(folded)
+        self._pair_keys = frozenset(self._by_pair) | frozenset(self._split)
         self.size = sum(len(w) for w in self._watchers.values())
 
     def __bool__(self) -> bool:
@@ -97,16 +97,15 @@ class WatchIndex:
         phrases as typed. A phrase never spans two texts (a title and a body)."""
         found: set[str] = set()
         for text in texts:
-            present, pairs = set(text), set(pairwise(text))
+            present = set(text)
             found |= self._singles & present
-            if self._joined:
-                for word in self._joined.keys() & present:
-                    found.update(self._joined[word])
-            if self._split:
-                for first in self._split.keys() & present:
-                    found.update(w for second, w in self._split[first] if (first, second) in pairs)
-            for pair in self._pairs & pairs:
-                for rest, folded in self._by_pair[pair]:
+            for word in self._joined.keys() & present:
+                found.update(self._joined[word])
+            # Pairs of adjacent words are many: made into tuples once, and only kept where
+            # they start a phrase or split one.
+            for pair in self._pair_keys.intersection(pairwise(text)):
+                found.update(self._split.get(pair, ()))
+                for rest, folded in self._by_pair.get(pair, ()):
                     if not rest or (folded not in found and _occurs(text, pair, rest)):
                         found.add(folded)
         hits = sorted(w for folded in found for w in self._watchers[folded])
@@ -118,12 +117,16 @@ class WatchIndex:
 
 def _occurs(tokens: Sequence[str], pair: tuple[str, str], rest: tuple[str, ...]) -> bool:
     """Whether ``pair`` followed by ``rest`` occurs in ``tokens``, adjacent and in order."""
-    first, tail = pair[0], (pair[1], *rest)
-    n = len(tail)
-    return any(
-        token == first and tuple(tokens[i + 1 : i + 1 + n]) == tail
-        for i, token in enumerate(tokens)
-    )
+    words_ = list(tokens)
+    first, tail = pair[0], [pair[1], *rest]
+    n, i = len(tail), -1
+    while True:
+        try:
+            i = words_.index(first, i + 1)
+        except ValueError:
+            return False
+        if words_[i + 1 : i + 1 + n] == tail:
+            return True
 
 
 def still_named(phrases: Sequence[str], texts: Iterable[str]) -> tuple[str, ...]:
