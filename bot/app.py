@@ -36,6 +36,7 @@ from bot.delivery.sender import Sender, SendPolicy
 from bot.errors import AlreadyRunning, HrmBotError, StoreError, TokenRejected
 from bot.i18n import texts
 from bot.logs import REDACT
+from bot.ops import health
 from bot.searching import RateLimit
 from bot.services import Followed, Services
 from bot.site.client import SiteClient
@@ -43,6 +44,7 @@ from bot.site.editions import editions
 from bot.site.poller import Poller, backoff_delay
 from handlers import (
     admin,
+    channels,
     chats,
     fallback,
     inline,
@@ -101,17 +103,16 @@ def register_handlers(app: BotApplication) -> None:
     only_messages = filters.UpdateType.MESSAGE
     # Group -1 runs first: over-long commands are refused before any command sees them.
     app.add_handler(MessageHandler(filters.COMMAND & only_messages, fallback.too_long), group=-1)
+    # Group -2, before everything: an operator's /start stores the chat health alerts go to.
+    app.add_handler(CommandHandler("start", health.remember_operator, only_messages), group=-2)
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chats.migrate))
     app.add_handler(ChatMemberHandler(chats.membership, ChatMemberHandler.MY_CHAT_MEMBER))
-    commands = {
-        "start": start.start,
-        "help": start.help_command,
+    # What a channel's settings are made of: these take a channel first in a private chat
+    # (/subscribe @channel executions) and may be posted in the channel itself.
+    channel_settings = {
         "subscribe": subscriptions.subscribe,
         "unsubscribe": subscriptions.unsubscribe,
         "mysubs": subscriptions.mysubs,
-        "categories": subscriptions.categories,
-        "latest": posts.latest,
-        "search": search.search,
         "watch": watches.watch,
         "unwatch": watches.unwatch,
         "settings": chat_settings.settings,
@@ -119,16 +120,36 @@ def register_handlers(app: BotApplication) -> None:
         "quiet": chat_settings.quiet,
         "digest": chat_settings.digest,
         "language": language.language,
+    }
+    commands = {
+        "start": start.start,
+        "help": start.help_command,
+        **{name: channels.for_channels(callback) for name, callback in channel_settings.items()},
+        "categories": subscriptions.categories,
+        "latest": posts.latest,
+        "search": search.search,
         "forget": privacy.forget,
         "stats": admin.stats,
     }
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=only_messages))
-    app.add_handler(CallbackQueryHandler(subscriptions.picker_callback, pattern=r"^sub:"))
+    app.add_handler(
+        MessageHandler(
+            filters.UpdateType.CHANNEL_POST & filters.COMMAND,
+            channels.channel_commands(channel_settings),
+        )
+    )
+    buttons = {
+        r"^sub:": subscriptions.picker_callback,
+        r"^lang:": language.language_callback,
+        r"^w:": watches.watch_callback,
+        r"^set:": chat_settings.settings_callback,
+    }
+    for pattern, callback in buttons.items():
+        app.add_handler(
+            CallbackQueryHandler(channels.for_channel_buttons(callback), pattern=pattern)
+        )
     app.add_handler(CallbackQueryHandler(privacy.forget_callback, pattern=r"^forget:"))
-    app.add_handler(CallbackQueryHandler(language.language_callback, pattern=r"^lang:"))
-    app.add_handler(CallbackQueryHandler(watches.watch_callback, pattern=r"^w:"))
-    app.add_handler(CallbackQueryHandler(chat_settings.settings_callback, pattern=r"^set:"))
     app.add_handler(CallbackQueryHandler(search.page_callback, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(fallback.stale_callback))
     app.add_handler(InlineQueryHandler(inline.inline_query))
@@ -230,6 +251,7 @@ async def _post_init(app: BotApplication) -> None:
         raise HrmBotError("the job queue is missing: install python-telegram-bot[job-queue]")
     for key in followed:
         app.job_queue.run_once(_poll_job, when=0, name=f"poll:{key}", data=key)
+    health.start(app, services)
     log.info(
         "hrm-bot started: polling %s every %g s; token from %s",
         ", ".join(f.edition.url for f in followed.values()),
@@ -267,6 +289,7 @@ async def _poll(context: BotContext, one: Followed) -> None:
         if result.enqueued:
             services.sender.wake()
         delay = backoff_delay(services.settings.poll_interval, result.failures)
+        await health.after_poll(context, one, result)
     except asyncio.CancelledError:
         raise
     except Exception:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -30,6 +32,7 @@ from bot.site.client import SiteClient
 from bot.site.editions import KEYS, Edition, editions, pick
 from bot.site.poller import BackfillPage, Poller
 from storage import SearchQuery, Store, parse_query
+from storage.figures import MonthlyPosts
 from storage.normalize import HIT_END, HIT_START
 
 Command = Callable[[Settings, argparse.Namespace, TextIO], Coroutine[None, None, int]]
@@ -43,6 +46,15 @@ def _date(text: str) -> datetime:
             f"expected a date like 2024-01-31, got {text!r}"
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _chart_path(text: str) -> Path:
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name, as stats.png")
+    if not path.absolute().parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the folder of {text} does not exist")
+    return path
 
 
 def _positive(text: str) -> int:
@@ -151,7 +163,23 @@ def build_parser() -> argparse.ArgumentParser:
         "Print, for each edition, the number of posts stored, the last poll and its result, "
         "and the failures in a row.",
     )
-    for sub_parser in (ingest, backfill, search, categories, status):
+    stats = command(
+        "stats",
+        "reports a month, alerts a day; --chart draws them as /stats does",
+        "Print, for each edition, the reports stored per month of publication in the last 12 "
+        "months, by top-level category (a report in two counts under each; 'other' has those "
+        "of no known category), and the alerts sent per day in the last 30 days, of both "
+        "editions. Months and days are UTC. Safe while `hrm-bot run` runs on the same "
+        "database.",
+    )
+    stats.add_argument(
+        "--chart",
+        type=_chart_path,
+        metavar="FILE.png",
+        help="also draw the chart that /stats sends, as a PNG; an existing file is replaced "
+        "(whole: a reader never sees half of it)",
+    )
+    for sub_parser in (ingest, backfill, search, categories, status, stats):
         sub_parser.add_argument(
             "--edition",
             choices=KEYS,
@@ -340,12 +368,91 @@ def _poll_lines(state: dict[str, Any]) -> list[str]:
     return lines
 
 
+async def cmd_stats(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    chosen = pick(editions(settings), args.edition)
+    store = await Store.open(settings.database_path, create=False)
+    try:
+        monthly = await store.posts_per_month([e.site for e in chosen])
+        daily = await store.alerts_per_day()
+    finally:
+        await store.close()
+    for n, edition in enumerate(chosen):
+        if n:
+            print(file=out)
+        print(f"{edition.key}: {edition.url}", file=out)
+        print(f"  reports stored: {monthly.stored[edition.site]}", file=out)
+        for line in _monthly_lines(monthly, edition.site):
+            print(f"  {line}", file=out)
+    print(file=out)
+    print(f"alerts sent a day in the last {len(daily.days)} days: {sum(daily.sent)}", file=out)
+    for i in range(0, len(daily.days), 7):
+        week = "".join(f"{n:>6}" for n in daily.sent[i : i + 7])
+        print(f"  from {daily.days[i]}:{week}", file=out)
+    if args.chart is not None:
+        # Imported here: the chart module pulls in matplotlib only when it draws.
+        from bot.ops import stats_chart
+
+        names = [(e.site, f"{e.key}: {e.site}") for e in chosen]
+        png = await asyncio.to_thread(stats_chart.render_png, monthly, daily, names)
+        try:
+            _write_whole(args.chart, png)
+        except OSError as exc:
+            print(
+                f"hrm-bot: cannot write the chart to {args.chart}: {exc.strerror or exc}",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"chart: {args.chart} ({len(png)} bytes)", file=out)
+    return 0
+
+
+def _monthly_lines(monthly: MonthlyPosts, site: str) -> list[str]:
+    """Months across, categories down, each name last (Persian names would break columns)."""
+    width = 6
+    years = "".join(
+        f"{m[:4] if i == 0 or m.endswith('-01') else '':>{width}}"
+        for i, m in enumerate(monthly.months)
+    ).rstrip()
+    months = "".join(f"{MONTH_NAMES[int(m[5:]) - 1]:>{width}}" for m in monthly.months)
+    lines = [
+        "reports a month (by date of publication) under each top-level category:",
+        years,
+        months,
+    ]
+    for cat, row in monthly.counts.get(site, {}).items():
+        name = cat.name if cat is not None else "other (no known category)"
+        lines.append("".join(f"{n:>{width}}" for n in row) + f"  {name}")
+    reports = monthly.reports.get(site, (0,) * len(monthly.months))
+    lines.append("".join(f"{n:>{width}}" for n in reports) + "  reports (each once)")
+    return lines
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write to a new file beside ``path``, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.absolute().parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        # mkstemp makes it private; a new file gets what the umask gives any other.
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
 COMMANDS: dict[str, Command] = {
     "ingest": cmd_ingest,
     "backfill": cmd_backfill,
     "search": cmd_search,
     "categories": cmd_categories,
     "status": cmd_status,
+    "stats": cmd_stats,
 }
 
 

@@ -40,6 +40,8 @@ class Settings:
     # Searches a user may make in a minute, so the archive cannot be scraped through the bot.
     search_per_minute: int = 20
     inline_per_minute: int = 60
+    # Failed polls in a row of one edition before ADMIN_IDS hear of it (bot.ops.health).
+    health_failures: int = 5
     # Where each value given came from ("the environment" or a .env path), for messages.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -165,6 +167,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "send_retry_max": _number(0, DAY, unit=SECONDS),
     "search_per_minute": _number(1, 10_000, whole=True),
     "inline_per_minute": _number(1, 10_000, whole=True),
+    "health_failures": _number(1, 1000, whole=True),
 }
 KNOWN = frozenset(name.upper() for name in PARSERS)
 # Settings whose empty value means "off" rather than "the default".

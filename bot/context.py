@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -12,8 +13,21 @@ from storage import Store
 BotT = ExtBot[dict[str, Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class Managed:
+    """A channel a command from a private chat changes: ``/subscribe @channel executions``.
+    Its administrator's rights were checked when it was named."""
+
+    id: int
+    title: str
+
+
 class BotContext(CallbackContext[BotT, dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     SERVICES = "services"
+    # Set for one update by handlers.channels.for_channels; None: the chat the update is in.
+    managed: Managed | None = None
+    # What follows the command and the channel named first (None: the message's own).
+    command_rest: str | None = None
 
     @property
     def services(self) -> Services:

@@ -1,11 +1,12 @@
-"""Chat events: a group that becomes a supergroup keeps what it follows."""
+"""Chat events: a group that becomes a supergroup keeps what it follows; a chat that blocks or
+removes the bot (or a channel that takes away its right to post) gets nothing more."""
 
 from __future__ import annotations
 
 import logging
 
 from telegram import Update
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
 
 from bot.context import BotContext
 
@@ -34,6 +35,11 @@ async def membership(update: Update, context: BotContext) -> None:
     if change is None:
         return
     status = change.new_chat_member.status
+    if change.chat.type == ChatType.CHANNEL and status == ChatMemberStatus.ADMINISTRATOR:
+        # In a channel the bot is an administrator or nothing; what matters is its right to
+        # post: without it, alerts can only fail.
+        may_post = getattr(change.new_chat_member, "can_post_messages", False)
+        status = status if may_post else ChatMemberStatus.LEFT
     if status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
         dropped = await context.store.deactivate(change.chat.id)
         context.services.sender.pace.forget(change.chat.id)

@@ -9,7 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.context import BotContext
 from bot.delivery import render
 from bot.i18n import texts
-from handlers.common import chat_type, gettext, refuse_non_admin, reply
+from handlers.common import chat_type, gettext, refuse_non_admin, reply, target_chat
 
 CALLBACK = re.compile(r"^lang:(en|fa)$")
 # What people type after /language; each language's own name too.
@@ -34,7 +34,7 @@ BUTTONS = InlineKeyboardMarkup(
 
 
 async def language(update: Update, context: BotContext) -> None:
-    chat = update.effective_chat
+    chat = target_chat(update, context)
     if chat is None:
         return
     _ = await gettext(update, context)
@@ -53,7 +53,7 @@ async def language(update: Update, context: BotContext) -> None:
 
 async def language_callback(update: Update, context: BotContext) -> None:
     query = update.callback_query
-    chat = update.effective_chat
+    chat = target_chat(update, context)
     if query is None:
         return
     m = CALLBACK.match(query.data or "")

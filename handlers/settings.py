@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from telegram import Chat, Update
+from telegram import Update
 from telegram.error import BadRequest
 
 from bot.context import BotContext
@@ -13,6 +13,7 @@ from bot.delivery import render, timing
 from bot.delivery.render import e
 from bot.i18n import texts
 from handlers.common import (
+    ChatRef,
     Gettext,
     chat_language,
     chat_type,
@@ -22,6 +23,7 @@ from handlers.common import (
     language,
     refuse_non_admin,
     reply,
+    target_chat,
 )
 from storage import ChatSettings
 
@@ -55,7 +57,7 @@ def _zone(given: str | None, current: str | None) -> str | None:
 
 
 async def settings(update: Update, context: BotContext) -> None:
-    chat = update.effective_chat
+    chat = target_chat(update, context)
     if chat is None:
         return
     _ = await gettext(update, context)
@@ -65,11 +67,11 @@ async def settings(update: Update, context: BotContext) -> None:
 
 
 async def discreet(update: Update, context: BotContext) -> None:
-    chat = update.effective_chat
+    chat = target_chat(update, context)
     if chat is None:
         return
     _ = await gettext(update, context)
-    value = _switch(command_text(update))
+    value = _switch(command_text(update, context))
     if value is None:
         current = await context.store.chat_settings(chat.id)
         now = _(texts.ON if current.discreet else texts.OFF)
@@ -85,14 +87,14 @@ async def discreet(update: Update, context: BotContext) -> None:
 
 async def _read(
     update: Update, context: BotContext, turned_off: str, **off: object
-) -> tuple[Chat, Gettext, str, ChatSettings] | None:
+) -> tuple[ChatRef, Gettext, str, ChatSettings] | None:
     """A /quiet or /digest command's chat, language, text and the chat's settings; None when
     it is answered already ("off", with ``off`` the values that turn the setting off)."""
-    chat = update.effective_chat
+    chat = target_chat(update, context)
     if chat is None:
         return None
     _ = await gettext(update, context)
-    text = command_text(update).strip()
+    text = command_text(update, context).strip()
     if _switch(text) is False:
         if not await refuse_non_admin(update, context):
             await context.store.update_settings(
@@ -198,7 +200,7 @@ async def _unknown_zone(
 
 async def settings_callback(update: Update, context: BotContext) -> None:
     query = update.callback_query
-    chat = update.effective_chat
+    chat = target_chat(update, context)
     if query is None:
         return
     m = CALLBACK.match(query.data or "")

@@ -16,12 +16,12 @@ from bot.services import Followed, Services
 from handlers.common import (
     Gettext,
     chat_language,
-    chat_type,
     gettext,
     is_not_modified,
     language,
     refuse_non_admin,
     reply,
+    target_chat,
 )
 from storage import ALL, Category
 
@@ -159,8 +159,9 @@ async def _apply(
     update: Update, context: BotContext, choices: list[Choice], *, follow: bool
 ) -> list[Choice]:
     """Subscribe or unsubscribe, edition by edition; returns what changed."""
-    chat = update.effective_chat
-    assert chat is not None
+    target = target_chat(update, context)
+    assert target is not None
+    chat_id, kind = target.id, target.type
     changed: list[Choice] = []
     for one in context.services:
         slugs = [c.slug for c in choices if c.edition == one.edition.key]
@@ -168,10 +169,10 @@ async def _apply(
             continue
         if follow:
             done = await context.store.subscribe(
-                chat.id, chat_type(chat), one.site, slugs, chat_language(update)
+                chat_id, kind, one.site, slugs, chat_language(update)
             )
         else:
-            done = await context.store.unsubscribe(chat.id, one.site, slugs)
+            done = await context.store.unsubscribe(chat_id, one.site, slugs)
         changed += [Choice(one.edition.key, s) for s in done]
     return changed
 
@@ -217,8 +218,8 @@ async def subscribe(update: Update, context: BotContext) -> None:
 
 
 async def unsubscribe(update: Update, context: BotContext) -> None:
-    chat = update.effective_chat
-    if chat is None:
+    target = target_chat(update, context)
+    if target is None:
         return
     _ = await gettext(update, context)
     if not context.args:
@@ -228,7 +229,7 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
         return
     if [a.lower() for a in context.args] == ["all"]:
         for one in context.services:
-            await context.store.unsubscribe(chat.id, one.site, None)
+            await context.store.unsubscribe(target.id, one.site, None)
         await reply(update, context, e(_(texts.UNSUBSCRIBED_ALL)))
         return
     try:
@@ -245,11 +246,11 @@ async def unsubscribe(update: Update, context: BotContext) -> None:
 
 
 async def mysubs(update: Update, context: BotContext) -> None:
-    chat = update.effective_chat
-    if chat is None:
+    target = target_chat(update, context)
+    if target is None:
         return
     _ = await gettext(update, context)
-    subs = await context.store.subscriptions(chat.id)
+    subs = await context.store.subscriptions(target.id)
     sections = []
     for one in context.services:
         mine = [s for s in subs if s.site == one.site]
@@ -300,25 +301,26 @@ def _picker(
 
 
 async def show_picker(update: Update, context: BotContext, intro: str | None = None) -> None:
-    chat = update.effective_chat
-    if chat is None:
+    target = target_chat(update, context)
+    if target is None:
         return
     _ = await gettext(update, context)
     one = _chat_first(context.services, await language(update, context))[0]
-    text, markup = _picker(one, await followed(context, chat.id, one), 0, context.services, _)
+    following = await followed(context, target.id, one)
+    text, markup = _picker(one, following, 0, context.services, _)
     await reply(update, context, f"{intro}\n\n{text}" if intro else text, markup)
 
 
 async def picker_callback(update: Update, context: BotContext) -> None:
     query = update.callback_query
-    chat = update.effective_chat
+    target = target_chat(update, context)
     if query is None:
         return
     _ = await gettext(update, context)
     m = CALLBACK.match(query.data or "")
     key = (m and (m["te"] or m["ae"] or m["ve"] or m["fe"])) or "en"
     one = context.services.edition(key)
-    if m is None or one is None or chat is None or query.message is None:
+    if m is None or one is None or target is None or query.message is None:
         await query.answer(_(texts.STALE_BUTTON), show_alert=True)
         return
     tree = one.tree
@@ -329,7 +331,8 @@ async def picker_callback(update: Update, context: BotContext) -> None:
         return
     if m["view"] is None and await refuse_non_admin(update, context):
         return
-    following = await followed(context, chat.id, one)
+    chat_id, kind = target.id, target.type
+    following = await followed(context, chat_id, one)
     toast = None
     if m["follow"]:
         choice = Choice(key, tree.by_id[int(m["follow"])].slug)
@@ -344,18 +347,16 @@ async def picker_callback(update: Update, context: BotContext) -> None:
         slug = tree.by_id[int(toggle)].slug if toggle else ALL
         name = choice_names([Choice(key, slug)], context.services, _)
         if slug in following:
-            await context.store.unsubscribe(chat.id, one.site, [slug])
+            await context.store.unsubscribe(chat_id, one.site, [slug])
             following.discard(slug)
             toast = _(texts.TOAST_UNFOLLOW).format(category=name)
         else:
-            await context.store.subscribe(
-                chat.id, chat_type(chat), one.site, [slug], chat_language(update)
-            )
+            await context.store.subscribe(chat_id, kind, one.site, [slug], chat_language(update))
             following.add(slug)
             toast = _(texts.TOAST_FOLLOW).format(category=name)
     try:
         if m["done"]:
-            await query.edit_message_text(await _summary(context, chat.id, _))
+            await query.edit_message_text(await _summary(context, chat_id, _))
         else:
             text, markup = _picker(one, following, view, context.services, _)
             if m["view"] is not None:

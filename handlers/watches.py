@@ -23,6 +23,7 @@ from handlers.common import (
     is_not_modified,
     refuse_non_admin,
     reply,
+    target_chat,
 )
 from storage import MAX_CHARS, MAX_PHRASES, MIN_CHARS, fold, only_stop_words
 
@@ -59,11 +60,11 @@ def problem(phrase: str, folded: str, _: Gettext) -> str | None:
 
 
 async def watch(update: Update, context: BotContext) -> None:
-    chat = update.effective_chat
+    chat = target_chat(update, context)
     if chat is None:
         return
     _ = await gettext(update, context)
-    phrase = clean(command_text(update))
+    phrase = clean(command_text(update, context))
     if not phrase:
         text, markup = render.watch_list(await context.store.watches(chat.id), _)
         await reply(update, context, text, markup)
@@ -87,11 +88,11 @@ async def watch(update: Update, context: BotContext) -> None:
 
 
 async def unwatch(update: Update, context: BotContext) -> None:
-    chat = update.effective_chat
+    chat = target_chat(update, context)
     if chat is None:
         return
     _ = await gettext(update, context)
-    phrase = clean(command_text(update))
+    phrase = clean(command_text(update, context))
     if not phrase:
         await reply(update, context, e(_(texts.UNWATCH_USAGE)))
         return
@@ -112,7 +113,7 @@ async def unwatch(update: Update, context: BotContext) -> None:
 async def watch_callback(update: Update, context: BotContext) -> None:
     """A phrase's button under the /watch list: stop watching it."""
     query = update.callback_query
-    chat = update.effective_chat
+    chat = target_chat(update, context)
     if query is None:
         return
     _ = await gettext(update, context)

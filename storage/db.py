@@ -237,7 +237,60 @@ UPDATE_FROM_2_TO_3 = """
         CREATE INDEX digests_pending ON digests (chat_id) WHERE status = 'pending';
 """
 
-MIGRATIONS: list[str] = [UPDATE_FROM_0_TO_1, UPDATE_FROM_1_TO_2, UPDATE_FROM_2_TO_3]
+# Health alerts for the operators (ADMIN_IDS): their messages, and the conditions told of.
+UPDATE_FROM_3_TO_4 = """
+        -- When an alert ended as failed, set by the store itself on every path that fails
+        -- one: many failures in an hour are told to the operators.
+        ALTER TABLE outbox ADD COLUMN failed_at TEXT;
+        CREATE INDEX outbox_failed ON outbox (failed_at) WHERE status = 'failed';
+        CREATE TRIGGER outbox_failed_at AFTER UPDATE OF status ON outbox
+        WHEN new.status = 'failed' AND old.status != 'failed'
+        BEGIN
+            UPDATE outbox SET failed_at = strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')
+            WHERE chat_id = new.chat_id AND post_id = new.post_id;
+        END;
+
+        -- A text message to one chat (an operator's); the key names the event, so that each
+        -- event's message is queued once per chat, across restarts too.
+        CREATE TABLE notices (
+            chat_id INTEGER NOT NULL REFERENCES chats (chat_id)
+                ON DELETE CASCADE ON UPDATE CASCADE,
+            key TEXT NOT NULL,
+            text TEXT NOT NULL,  -- as sent (HTML), in the chat's language when it was queued
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending | sent | failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before TEXT,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            error TEXT,
+            PRIMARY KEY (chat_id, key)
+        ) WITHOUT ROWID;
+        CREATE INDEX notices_pending ON notices (chat_id) WHERE status = 'pending';
+        -- A chat that blocked the bot has its pending notices dropped, as its alerts are.
+        CREATE TRIGGER chats_inactive_notices AFTER UPDATE OF active ON chats
+        WHEN new.active = 0
+        BEGIN
+            DELETE FROM notices WHERE chat_id = new.chat_id AND status = 'pending';
+        END;
+
+        -- A condition the operators hear of once: an edition's outage or silence (site is the
+        -- edition's), a burst of failed alerts (site ''). The row lives while it lasts.
+        CREATE TABLE health (
+            site TEXT NOT NULL,
+            kind TEXT NOT NULL,  -- outage | silence | deliveries
+            since TEXT NOT NULL,  -- when it began
+            detail TEXT NOT NULL DEFAULT '',  -- outage: the kind of failure
+            notified_at TEXT,  -- when the operators' messages were queued; NULL: not yet
+            PRIMARY KEY (site, kind)
+        ) WITHOUT ROWID;
+"""
+
+MIGRATIONS: list[str] = [
+    UPDATE_FROM_0_TO_1,
+    UPDATE_FROM_1_TO_2,
+    UPDATE_FROM_2_TO_3,
+    UPDATE_FROM_3_TO_4,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-from storage import categories, chats, outbox, posts, search, watches
+from storage import categories, chats, health, outbox, posts, search, watches
 from storage.categories import CategoryTree
 from storage.chats import ChatSettings, Subscription
 from storage.db import Writer, connect
+from storage.figures import DailyAlerts, MonthlyPosts, alerts_per_day, posts_per_month
+from storage.health import Condition
 from storage.models import Category, Post, PostIn, SearchPage, SearchQuery, UpsertResult
 from storage.outbox import Delivery
 from storage.watches import Watch, WatchIndex
@@ -29,6 +31,8 @@ class Stats:
     pending: int
     failed: int
     sent: int
+    # Active chats by kind: "private", "group" (supergroups too) and "channel".
+    kinds: dict[str, int] = field(default_factory=dict)
 
 
 def utcnow() -> datetime:
@@ -412,6 +416,12 @@ class Store:
             subs = {r[0]: r[1] for r in await cur.fetchall()}
         async with self.db.execute("SELECT status, count(*) FROM outbox GROUP BY status") as cur:
             by_status = {r[0]: r[1] for r in await cur.fetchall()}
+        kinds = {"private": 0, "group": 0, "channel": 0}
+        async with self.db.execute(
+            "SELECT CASE WHEN type = 'supergroup' THEN 'group' ELSE type END, count(*) "
+            "FROM chats WHERE active = 1 GROUP BY 1"
+        ) as cur:
+            kinds.update({r[0]: r[1] for r in await cur.fetchall()})
         return Stats(
             posts=await self.count_posts(site),
             chats=await scalar("SELECT count(*) FROM chats WHERE active = 1"),
@@ -420,4 +430,81 @@ class Store:
             pending=by_status.get("pending", 0),
             failed=by_status.get("failed", 0),
             sent=by_status.get("sent", 0),
+            kinds=kinds,
         )
+
+    # -- operators: health conditions and notices -----------------------------------------
+
+    async def condition(self, site: str, kind: str) -> Condition | None:
+        """The open condition of this kind (health.OUTAGE, SILENCE, DELIVERIES), if any."""
+        async with self.writer.reading() as db:
+            return await health.condition(db, site, kind)
+
+    async def open_condition(
+        self, site: str, kind: str, since: datetime, detail: str = ""
+    ) -> Condition:
+        """The open condition of this kind, begun at ``since`` unless it was open already."""
+        async with self.writer.transaction() as db:
+            return await health.open_condition(db, site, kind, since, detail)
+
+    async def notify_condition(self, found: Condition, texts: Sequence[tuple[int, str]]) -> bool:
+        """Queue a notice of the condition to each (chat, text), once: False when its
+        notices were queued already."""
+        async with self.writer.transaction() as db:
+            return await health.notify(db, found, texts, utcnow())
+
+    async def close_condition(
+        self, found: Condition, key: str = "", texts: Sequence[tuple[int, str]] = ()
+    ) -> bool:
+        """End the condition, queueing ``texts`` as notices under ``key``, once."""
+        async with self.writer.transaction() as db:
+            return await health.close(db, found, key, texts, utcnow())
+
+    async def started_chats(self, ids: Collection[int]) -> dict[int, str | None]:
+        """Of these user ids, those with an active private chat stored: language by id."""
+        return await health.started(self.db, ids)
+
+    async def failed_alerts(self, since: datetime) -> tuple[int, str | None]:
+        """Alerts ended as failed since then, and the most common error among them."""
+        return await health.failed_alerts(self.db, since)
+
+    async def last_new_post(self, site: str) -> datetime | None:
+        return await health.last_new_post(self.db, site)
+
+    async def days_with_posts(self, site: str, start: datetime, end: datetime) -> int:
+        return await health.days_with_posts(self.db, site, start, end)
+
+    async def due_notices(self, limit: int, *, now: datetime | None = None) -> list[Delivery]:
+        async with self.writer.reading() as db:
+            return list(await health.due(db, now or utcnow(), limit))
+
+    async def next_notice_due(self) -> datetime | None:
+        return await health.next_due(self.db)
+
+    async def notice_sent(self, chat_id: int, key: str) -> None:
+        await self.writer.execute(health.SENT, (posts.to_text(utcnow()), chat_id, key))
+
+    async def postpone_notice(
+        self, chat_id: int, key: str, until: datetime, error: str, *, count_attempt: bool
+    ) -> None:
+        await self.writer.execute(
+            health.POSTPONE, (posts.to_text(until), error, int(count_attempt), chat_id, key)
+        )
+
+    async def fail_notice(self, chat_id: int, key: str, error: str) -> None:
+        await self.writer.execute(health.FAIL, (error, chat_id, key))
+
+    # -- figures for /stats --------------------------------------------------------------
+
+    async def posts_per_month(
+        self, sites: Sequence[str] | None = None, *, months: int = 12, now: datetime | None = None
+    ) -> MonthlyPosts:
+        """Reports per month of publication for the last ``months`` months (``now``'s month
+        last), by site and top-level category; ``sites``: those to show (None: all)."""
+        async with self.writer.reading() as db:
+            return await posts_per_month(db, sites, now or utcnow(), months)
+
+    async def alerts_per_day(self, *, days: int = 30, now: datetime | None = None) -> DailyAlerts:
+        """Alerts sent per day (UTC) for the last ``days`` days, today included."""
+        async with self.writer.reading() as db:
+            return await alerts_per_day(db, now or utcnow(), days)

@@ -202,7 +202,13 @@ async def running_bot(
     await app.updater.start_polling(
         poll_interval=0.0,
         timeout=1,
-        allowed_updates=["message", "callback_query", "inline_query", "my_chat_member"],
+        allowed_updates=[
+            "message",
+            "channel_post",
+            "callback_query",
+            "inline_query",
+            "my_chat_member",
+        ],
     )
     try:
         yield Running(app, tg, wp)

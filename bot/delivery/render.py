@@ -458,6 +458,13 @@ def stats(
         f"<b>{e(_(texts.STATS_TITLE))}</b>",
         e(_(texts.STATS_CHATS).format(n=_.number(s.chats), inactive=_.number(s.inactive_chats))),
         e(
+            _(texts.STATS_CHAT_KINDS).format(
+                private=_.number(s.kinds.get("private", 0)),
+                groups=_.number(s.kinds.get("group", 0)),
+                channels=_.number(s.kinds.get("channel", 0)),
+            )
+        ),
+        e(
             _(texts.STATS_DELIVERIES).format(
                 pending=_.number(s.pending), failed=_.number(s.failed), sent=_.number(s.sent)
             )

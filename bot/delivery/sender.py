@@ -4,9 +4,10 @@ A row is marked sent, with Telegram's message id, as soon as Telegram accepts th
 so a crash loses no alert and can repeat at most the messages in flight at that moment (as
 can a time-out: Telegram may have delivered a message whose answer never came).
 
-Three kinds of row go out the same way, each kept in the store until done: alerts, edits of
-alerts whose report was corrected, and daily digests (made here when a chat's digest time
-comes, from the alerts held for it).
+Four kinds of row go out the same way, each kept in the store until done: alerts, edits of
+alerts whose report was corrected, daily digests (made here when a chat's digest time
+comes, from the alerts held for it) and notices (a text to one chat: the operators' health
+alerts, bot.ops.health).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from telegram.ext import ExtBot
 from bot.delivery import timing
 from bot.delivery.pacing import ChatPace
 from storage import Delivery, Post, Store, still_named
+from storage.health import Notice
 
 log = logging.getLogger(__name__)
 
@@ -156,9 +158,14 @@ class Sender:
         if not self._stopping and self.render_digest is not None:
             wait = min(wait, await self._open_digests())
             wait = min(wait, await self._more(self.store.due_digests, self._send_digest))
+        if not self._stopping:
+            wait = min(wait, await self._more(self.store.due_notices, self._send_notice))
         postponed = await self.store.next_due()
         if postponed is not None:
             wait = min(wait, (postponed - datetime.now(UTC)).total_seconds())
+        notice = await self.store.next_notice_due()
+        if notice is not None:
+            wait = min(wait, (notice - datetime.now(UTC)).total_seconds())
         return max(wait, 0.01)
 
     async def _more(
@@ -235,23 +242,32 @@ class Sender:
         store, chat = self.store, row.chat_id
         if job == self._edit:
             return _Outcomes(
-                "edit",
+                "an edit",
                 lambda until, error, counted: store.postpone_edit(
                     chat, row.post_id, until, error, count_attempt=counted
                 ),
                 lambda error: store.fail_edit(chat, row.post_id, error),
                 lambda error: store.edit_done(chat, row.post_id, row.revision, error),
             )
+        if job == self._send_notice and isinstance(row, Notice):
+            key = row.key
+            return _Outcomes(
+                "a notice",
+                lambda until, error, counted: store.postpone_notice(
+                    chat, key, until, error, count_attempt=counted
+                ),
+                lambda error: store.fail_notice(chat, key, error),
+            )
         if job == self._send_digest:
             return _Outcomes(
-                "digest",
+                "a digest",
                 lambda until, error, counted: store.postpone_digest(
                     chat, row.day, until, error, count_attempt=counted
                 ),
                 lambda error: store.fail_digest(chat, row.day, error),
             )
         return _Outcomes(
-            "alert",
+            "an alert",
             lambda until, error, counted: store.postpone(
                 chat, row.post_id, until, error, count_attempt=counted
             ),
@@ -285,7 +301,7 @@ class Sender:
                 await outcomes.gone(exc.message)
             else:
                 # Telegram refuses this message itself: sending it again will not help.
-                log.warning("sender: Telegram refused an %s: %s", outcomes.kind, exc.message)
+                log.warning("sender: Telegram refused %s: %s", outcomes.kind, exc.message)
                 await outcomes.fail(exc.message)
         except TelegramError as exc:  # network errors, time-outs, 5xx
             await self._retry(row, outcomes, f"{exc.__class__.__name__}: {exc}")
@@ -341,14 +357,18 @@ class Sender:
         attempts = row.attempts + 1
         if attempts >= self.policy.max_attempts:
             log.warning(
-                "sender: giving up an %s after %d attempts: %s", outcomes.kind, attempts, error
+                "sender: giving up %s after %d attempts: %s", outcomes.kind, attempts, error
             )
             await outcomes.fail(error)
             return
         delay = retry_delay(self.policy, attempts)
         await outcomes.postpone(datetime.now(UTC) + timedelta(seconds=delay), error, True)
         log.info(
-            "sender: %s failed (%s); retry %d in %.0f s", outcomes.kind, error, attempts, delay
+            "sender: sending %s failed (%s); retry %d in %.0f s",
+            outcomes.kind,
+            error,
+            attempts,
+            delay,
         )
 
     # -- corrections ------------------------------------------------------------------------
@@ -417,6 +437,23 @@ class Sender:
         await self.store.digest_sent(row.chat_id, row.day, message_id)
         self.sent += 1
         log.debug("sender: digest of %d reports sent to chat %d", len(posts), row.chat_id)
+
+    # -- notices ------------------------------------------------------------------------------
+
+    async def _send_notice(self, row: Delivery) -> None:
+        """A notice: its text, as queued, to its chat; recorded sent once Telegram has it."""
+        if not isinstance(row, Notice):
+            return
+        message = await self._call(
+            row,
+            self._outcomes(row, self._send_notice),
+            functools.partial(self._send_text, row, row.text),
+        )
+        if message is None:
+            return
+        await self.store.notice_sent(row.chat_id, row.key)
+        self.pace.sent(row.chat_id, row.chat_type, time.monotonic())
+        log.debug("sender: notice sent to chat %d", row.chat_id)
 
 
 @dataclass(frozen=True, slots=True)

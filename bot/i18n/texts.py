@@ -256,6 +256,23 @@ LANGUAGE_PROMPT = N_("Choose the language this chat's messages are written in.")
 LANGUAGE_SET = N_("This chat's messages will now be in English.")
 LANGUAGE_USAGE = N_("Send /language en for English or /language fa for Persian.")
 
+# -- channels ---------------------------------------------------------------------------------
+CHANNEL_NOT_FOUND = N_(
+    "The bot cannot see a channel {name}. Add the bot to the channel as an administrator "
+    "with the right to post, then name the channel by its @username or its id (-100…)."
+)
+CHANNEL_NOT_A_CHANNEL = N_(
+    "{name} is not a channel. For a group, send the command in the group itself."
+)
+CHANNEL_NOT_ADMIN = N_(
+    "Only the administrators of {name} can change what it receives, and you are not one of "
+    "them. Nothing was changed."
+)
+CHANNEL_BOT_CANNOT_POST = N_(
+    "The bot may not post in {name}: make it an administrator of the channel with the right "
+    "to post messages, then try again. Nothing was changed."
+)
+
 # -- watched phrases --------------------------------------------------------------------------
 WATCH_USAGE = N_(
     "Send /watch and a name or a place, for example /watch Narges Mohammadi: this chat then "
@@ -366,6 +383,7 @@ FORGET_CANCELLED = N_("Nothing was deleted.")
 STATS_TITLE = N_("Statistics")
 STATS_POSTS = N_("Posts stored: {n}")
 STATS_CHATS = N_("Chats: {n} active, {inactive} inactive")
+STATS_CHAT_KINDS = N_("Active: {private} private chats, {groups} groups, {channels} channels")
 STATS_SUBS = N_("Subscriptions by category:")
 STATS_DELIVERIES = N_("Alerts: {pending} pending, {failed} failed, {sent} sent")
 STATS_LAST_POLL = N_("Last poll: {when}, {result}")
@@ -408,3 +426,36 @@ BUTTON_NEXT = N_("Next ›")
 INLINE_NONE = N_("No report found. Open the bot")
 INLINE_SLOW_DOWN = N_("Too many searches. Wait a moment")
 INLINE_REFUSED = N_("Search help")
+
+# -- health alerts, for the operators (ADMIN_IDS) --------------------------------------------
+HEALTH_OUTAGE = N_(
+    "Health alert: polls of the {edition} have failed {count} times in a row, since {since}. "
+    "The failure: {kind}. Alerts of its new reports will go out once a poll succeeds."
+)
+HEALTH_RECOVERED = N_(
+    "Recovered: polls of the {edition} succeed again. The outage began at {since} and lasted "
+    "{duration}."
+)
+HEALTH_DELIVERIES = N_(
+    "Health alert: {count} alerts ended as failed in the last hour (chats that blocked the "
+    "bot are not counted). The most common error: {error}"
+)
+HEALTH_SILENCE = N_(
+    "Health alert: the {edition} usually has new reports every day, but none has come since "
+    "{since}, though its polls succeed. Its feed may be stuck on old content, or a cache in "
+    "front of the site may serve an old copy."
+)
+HEALTH_TIME = N_("{date} {time} UTC")
+HEALTH_LESS_THAN_A_MINUTE = N_("less than a minute")
+HEALTH_MINUTES = N_("{minutes} min")
+HEALTH_HOURS = N_("{hours} h {minutes} min")
+HEALTH_DAYS = N_("{days} d {hours} h")
+HEALTH_KIND_TIMEOUT = N_("a time-out, the site did not answer in time")
+HEALTH_KIND_HTTP = N_("HTTP status {status}")
+HEALTH_KIND_CONNECTION = N_("no connection to the site (network, DNS or a refused connection)")
+HEALTH_KIND_NOT_FEED = N_("not a feed: the site answers with something else, such as a page")
+HEALTH_KIND_TOO_LARGE = N_("an answer larger than MAX_RESPONSE_BYTES")
+HEALTH_KIND_REDIRECT = N_("a redirect to another host")
+HEALTH_KIND_WRONG_EDITION = N_("the other edition's reports at this address")
+HEALTH_KIND_INTERNAL = N_("an error inside the bot (see its log)")
+HEALTH_KIND_OTHER = N_("another error (see the bot's log)")

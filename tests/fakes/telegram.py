@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import json
 import re
 import socket
@@ -243,6 +244,7 @@ class Chat:
     migrated_to: int | None = None
     creator: int | None = None
     members: dict[int, str] = dataclasses.field(default_factory=dict)  # user id -> status
+    bot_can_post: bool = True  # channel: the bot's administrator right to post
 
     def to_dict(self) -> JSONDict:
         d: JSONDict = {"id": self.id, "type": self.type}
@@ -251,9 +253,11 @@ class Chat:
             if self.username:
                 d["username"] = self.username
         else:
-            d["title"] = self.title or "Group"
+            d["title"] = self.title or ("Channel" if self.type == "channel" else "Group")
             if self.type == "group":
                 d["all_members_are_administrators"] = False
+            if self.username:
+                d["username"] = self.username
         return d
 
 
@@ -813,6 +817,88 @@ class FakeTelegram:
             self._chats[chat_id] = chat
             return chat
 
+    def channel(
+        self,
+        chat_id: int,
+        *,
+        title: str = "Channel",
+        username: str | None = None,
+        creator: int | None = None,
+        admins: set[int] | frozenset[int] = frozenset(),
+        bot_status: str = "administrator",
+        bot_can_post: bool = True,
+    ) -> Chat:
+        """Register a channel (id like -100...); the bot is in it with ``bot_status``
+        ("administrator", "left"...) and, as an administrator, may post or not."""
+        if not str(chat_id).startswith("-100"):
+            raise ValueError("channel ids look like -100XXXXXXXXXX")
+        with self._lock:
+            chat = Chat(
+                id=chat_id,
+                type="channel",
+                title=title,
+                username=username,
+                known=bot_status == "administrator",
+                creator=creator,
+                bot_can_post=bot_can_post,
+            )
+            for admin in admins:
+                chat.members[admin] = "administrator"
+            if creator is not None:
+                chat.members[creator] = "creator"
+            chat.members[self.bot_id] = bot_status
+            chat.kicked = bot_status in {"left", "kicked"}
+            self._chats[chat_id] = chat
+            return chat
+
+    def post_in_channel(self, chat_id: int, text: str) -> int:
+        """An administrator posts ``text`` in a channel (a channel_post, signed by the channel
+        itself, with no sender user); returns the update_id."""
+        with self._lock:
+            chat = self._chats[chat_id]
+            if chat.type != "channel":
+                raise ValueError("channel posts are made in channels")
+            content: JSONDict = {"text": text}
+            if text.startswith("/"):
+                cmd = text.split(maxsplit=1)[0]
+                content["entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": utf16_len(cmd)}
+                ]
+            mid = self._new_message_id(chat.id)
+            self._user_messages.setdefault(chat.id, set()).add(mid)
+            post = {
+                "message_id": mid,
+                "sender_chat": chat.to_dict(),
+                "chat": chat.to_dict(),
+                "date": int(time.time()),
+                **content,
+            }
+            return self._queue({"channel_post": post})
+
+    def set_bot_rights(self, chat_id: int, *, can_post: bool, notify: bool = True) -> None:
+        """A channel's owner gives or takes the bot's right to post (my_chat_member)."""
+        with self._lock:
+            chat = self._chats[chat_id]
+            before = chat.bot_can_post
+            chat.bot_can_post = can_post
+            if notify:
+                bot = self._bot_user()
+                self._queue(
+                    {
+                        "my_chat_member": {
+                            "chat": chat.to_dict(),
+                            "from": self._user(chat.creator or 1),
+                            "date": int(time.time()),
+                            "old_chat_member": self._member_dict(
+                                bot, "administrator", can_post=before
+                            ),
+                            "new_chat_member": self._member_dict(
+                                bot, "administrator", can_post=can_post
+                            ),
+                        }
+                    }
+                )
+
     def chat(self, chat_id: int) -> Chat:
         with self._lock:
             return self._chats[chat_id]
@@ -1342,7 +1428,7 @@ class FakeTelegram:
                     payload = part.get_payload(decode=True) or b""
                     filename = part.get_filename()
                     if filename is not None:
-                        raw[name] = {"filename": filename, "size": len(payload)}
+                        raw[name] = _FilePart(filename, payload)
                     else:
                         raw[name] = payload.decode("utf-8")
             else:  # application/x-www-form-urlencoded
@@ -1371,7 +1457,11 @@ class FakeTelegram:
         if chat.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if chat.kicked:
+            if chat.type == "channel":
+                raise ApiError(403, "Forbidden: bot is not a member of the channel chat")
             raise ApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
+        if chat.type == "channel" and not chat.bot_can_post:
+            raise _bad("need administrator rights in the channel chat")
         return chat
 
     def _find_chat(self, chat_id: Any) -> Chat | None:
@@ -1522,7 +1612,10 @@ class FakeTelegram:
             raise _bad("invalid language code specified")
         return self._scope_key(scope), str(lang)
 
-    def _member_dict(self, user: JSONDict, status: str) -> JSONDict:
+    def _member_dict(
+        self, user: JSONDict, status: str, *, can_post: bool | None = None
+    ) -> JSONDict:
+        """``can_post``: a channel administrator's rights to post and edit (None: a group's)."""
         d: JSONDict = {"status": status, "user": user}
         if status == "creator":
             d["is_anonymous"] = False
@@ -1542,6 +1635,13 @@ class FakeTelegram:
                 can_delete_stories=False,
                 can_pin_messages=True,
             )
+            if can_post is not None:
+                d.update(
+                    can_post_messages=can_post,
+                    can_edit_messages=can_post,
+                    can_restrict_members=False,
+                )
+                d.pop("can_pin_messages")
         elif status == "restricted":
             d.update(
                 is_member=True,
@@ -1762,6 +1862,86 @@ class FakeTelegram:
             )
             return self._message_dict(msg)
 
+    def _m_sendPhoto(self, p: JSONDict) -> JSONDict:
+        """A photo uploaded as a file part (the fake reads PNG only, for its size), or sent
+        again by a file_id of one sent before. Read what was sent with ``photos()``."""
+        with self._lock:
+            chat = self._target_chat(p)
+            photo = p.get("photo")
+            if isinstance(photo, str) and photo.startswith("attach://"):
+                photo = p.get(photo[len("attach://") :])
+            if photo is None or photo == "":
+                raise _bad("there is no photo in the request")
+            if isinstance(photo, _FilePart):
+                data = photo.data
+                if len(data) > MAX_PHOTO_BYTES:
+                    raise _bad("PHOTO_SAVE_FILE_INVALID")
+            else:
+                earlier = [s for s in self.photos() if photo in s.file_ids]
+                if not earlier:
+                    raise _bad("wrong file identifier/HTTP URL specified")
+                data = earlier[0].data
+            size = _png_size(data)
+            if size is None:
+                raise _bad("IMAGE_PROCESS_FAILED")
+            width, height = size
+            if width + height > 10000 or max(width, height) > 20 * min(width, height):
+                raise _bad("PHOTO_INVALID_DIMENSIONS")
+            markup = self._check_markup(p.get("reply_markup"), inline_only=False)
+            caption: JSONDict = {}
+            if p.get("caption"):
+                text, entities, _html = self._parse_text(
+                    p["caption"], p.get("parse_mode"), p.get("caption_entities")
+                )
+                if utf16_len(text) > MAX_CAPTION_LEN:
+                    raise _bad("message caption is too long")
+                caption["caption"] = text
+                if entities:
+                    caption["caption_entities"] = entities
+            d: JSONDict = {
+                "message_id": self._new_message_id(chat.id),
+                "from": self._bot_user(),
+                "chat": chat.to_dict(),
+                "date": int(time.time()),
+                "photo": _photo_sizes(data, width, height),
+                **caption,
+            }
+            if markup is not None and "inline_keyboard" in markup:
+                d["reply_markup"] = markup
+            return d
+
+    def photos(self, chat_id: int | None = None) -> list[SentPhoto]:
+        """The photos sent successfully (to ``chat_id``), in order, with their bytes."""
+        with self._lock:
+            calls = [c for c in self.calls if c.method == "sendPhoto" and c.ok]
+        out: list[SentPhoto] = []
+        for c in calls:
+            result = c.response["result"]
+            if chat_id is not None and result["chat"]["id"] != chat_id:
+                continue
+            part = c.params.get("photo")
+            if isinstance(part, str) and part.startswith("attach://"):
+                part = c.params.get(part[len("attach://") :])
+            if isinstance(part, _FilePart):
+                data, filename = part.data, part["filename"]
+            else:  # sent again by file_id
+                data, filename = next(s for s in out if part in s.file_ids).data, ""
+            size = _png_size(data) or (0, 0)
+            out.append(
+                SentPhoto(
+                    chat_id=result["chat"]["id"],
+                    message_id=result["message_id"],
+                    data=data,
+                    filename=filename,
+                    width=size[0],
+                    height=size[1],
+                    file_ids=tuple(ps["file_id"] for ps in result["photo"]),
+                    caption=result.get("caption", ""),
+                    at=c.at,
+                )
+            )
+        return out
+
     def _m_editMessageText(self, p: JSONDict) -> JSONDict | bool:
         with self._lock:
             if p.get("inline_message_id"):
@@ -1931,7 +2111,13 @@ class FakeTelegram:
             if chat.type != "private" and chat.kicked:
                 raise ApiError(403, f"Forbidden: bot was kicked from the {chat.type} chat")
             user = self._bot_user() if user_id == self.bot_id else self._user(user_id)
-            return self._member_dict(user, self._status_in(chat, user_id))
+            status = self._status_in(chat, user_id)
+            if chat.type == "channel" and status == "administrator":
+                can_post = chat.bot_can_post if user_id == self.bot_id else True
+                return self._member_dict(user, status, can_post=can_post)
+            if chat.type == "channel" and status == "member" and user_id not in chat.members:
+                status = "left"  # a channel's readers are not members the API knows of
+            return self._member_dict(user, status)
 
     def _m_getChatAdministrators(self, p: JSONDict) -> list[JSONDict]:
         with self._lock:
@@ -1985,6 +2171,65 @@ def _normalize(params: JSONDict) -> JSONDict:
         if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
             params[key] = int(value)
     return params
+
+
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_CAPTION_LEN = 1024
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+class _FilePart(dict[str, Any]):
+    """A file part of a multipart request, recorded as ``{"filename", "size"}`` (and equal to
+    that dict) with its bytes in ``data``."""
+
+    def __init__(self, filename: str, data: bytes) -> None:
+        super().__init__(filename=filename, size=len(data))
+        self.data = data
+
+
+@dataclasses.dataclass(frozen=True)
+class SentPhoto:
+    """A successful sendPhoto: the image as uploaded, and the sizes Telegram made of it."""
+
+    chat_id: int
+    message_id: int
+    data: bytes
+    filename: str
+    width: int
+    height: int
+    file_ids: tuple[str, ...]  # one per size, the largest last
+    caption: str
+    at: float
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's header; None for anything that is not a PNG."""
+    if len(data) < 24 or not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return (width, height) if width and height else None
+
+
+def _photo_sizes(data: bytes, width: int, height: int) -> list[JSONDict]:
+    """The PhotoSize list Telegram answers with: the picture scaled to fit 90, 320, 800 and
+    1280 pixels, as far as it is larger, smallest first."""
+    key = hashlib.sha1(data).hexdigest()[:20]
+    sizes = []
+    for side in (90, 320, 800, 1280):
+        scale = min(1.0, side / max(width, height))
+        w, h = max(1, round(width * scale)), max(1, round(height * scale))
+        sizes.append(
+            {
+                "file_id": f"AgACAgQAAxkDAAI{key}{side}",
+                "file_unique_id": f"AQAD{key[:12]}{side}",
+                "width": w,
+                "height": h,
+                "file_size": max(1, len(data) * w * h // (width * height)),
+            }
+        )
+        if scale == 1.0:
+            break
+    return sizes
 
 
 __all__ = [

@@ -1,0 +1,1 @@
+"""What the operators of the bot look at: the /stats chart (and `hrm-bot stats --chart`)."""
