@@ -29,7 +29,7 @@ from tests.fakes.wordpress import FakeWordPress
 
 ADMIN_FA, NEVER, USER, BLOCKED = 1002, 1003, 501, 502
 PHRASE = "Evin"
-HEALTH = ("Health alert", "Recovered", "هشدار سلامت", "برطرف شد")
+HEALTH = ("Health alert", "Recovered", "هشدار فنی", "اختلال برطرف شد")
 
 
 @pytest.fixture
@@ -155,7 +155,7 @@ async def test_an_outage_is_told_once_and_its_end_once(
     )
     assert "UTC. The failure: HTTP status 503." in told
     [persian] = health_messages(bot.tg, ADMIN_FA)
-    assert persian.startswith("هشدار سلامت: بررسی سایت نسخهٔ انگلیسی (iran-hrm.com) از ساعت ")
+    assert persian.startswith("هشدار فنی: بررسی سایت نسخهٔ انگلیسی (iran-hrm.com) از ساعت ")
     assert "۵ بار پشت سر هم ناموفق" in persian and "خطای HTTP با کد ۵۰۳" in persian
     # More failures tell nothing more.
     await poll_in_app(bot)
@@ -169,7 +169,7 @@ async def test_an_outage_is_told_once_and_its_end_once(
         "Recovered: polls of the English edition (iran-hrm.com) succeed again. The outage "
         f"began at {told.split('since ', 1)[1].split('. ', 1)[0]} and lasted less than a minute."
     )
-    assert health_messages(bot.tg, ADMIN_FA)[1].startswith("برطرف شد: ")
+    assert health_messages(bot.tg, ADMIN_FA)[1].startswith("اختلال برطرف شد: ")
     await poll_in_app(bot)  # its health hook has run when the poll's task ends
     assert len(await notices(bot)) == 4
     assert len(health_messages(bot.tg, ADMIN)) == len(health_messages(bot.tg, ADMIN_FA)) == 2
@@ -283,7 +283,7 @@ async def test_an_edition_silent_for_three_days_is_told_once(bot: Running) -> No
         "Health alert: the English edition (iran-hrm.com) usually has new reports every day, "
         "but none has come since "
     )
-    assert health_messages(bot.tg, ADMIN_FA)[0].startswith("هشدار سلامت: نسخهٔ انگلیسی")
+    assert health_messages(bot.tg, ADMIN_FA)[0].startswith("هشدار فنی: نسخهٔ انگلیسی")
     await checker.check()
     assert len(await notices(bot)) == 2
     private(told)
@@ -334,7 +334,7 @@ def test_durations_and_times_read_as_the_language_writes_them() -> None:
     assert health.duration(timedelta(minutes=7), en) == "7 min"
     assert health.duration(timedelta(hours=5, minutes=3), en) == "5 h 3 min"
     assert health.duration(timedelta(days=3, hours=2, minutes=9), en) == "3 d 2 h"
-    assert health.duration(timedelta(hours=5, minutes=3), fa) == "مدت ۵ ساعت و ۳ دقیقه"
+    assert health.duration(timedelta(hours=5, minutes=3), fa) == "به مدت ۵ ساعت و ۳ دقیقه"
     moment = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
     assert health.when(moment, en) == "2026-11-30 22:00 UTC"
     assert health.when(moment, fa) == "ساعت ۰۱:۳۰ روز ۱۰ آذر ۱۴۰۵ به وقت تهران"
