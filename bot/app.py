@@ -120,6 +120,7 @@ def register_handlers(app: BotApplication) -> None:
         "quiet": chat_settings.quiet,
         "digest": chat_settings.digest,
         "language": language.language,
+        "forget": privacy.forget,
     }
     commands = {
         "start": start.start,
@@ -128,7 +129,6 @@ def register_handlers(app: BotApplication) -> None:
         "categories": subscriptions.categories,
         "latest": posts.latest,
         "search": search.search,
-        "forget": privacy.forget,
         "stats": admin.stats,
     }
     for name, callback in commands.items():
@@ -144,12 +144,12 @@ def register_handlers(app: BotApplication) -> None:
         r"^lang:": language.language_callback,
         r"^w:": watches.watch_callback,
         r"^set:": chat_settings.settings_callback,
+        r"^forget:": privacy.forget_callback,
     }
     for pattern, callback in buttons.items():
         app.add_handler(
             CallbackQueryHandler(channels.for_channel_buttons(callback), pattern=pattern)
         )
-    app.add_handler(CallbackQueryHandler(privacy.forget_callback, pattern=r"^forget:"))
     app.add_handler(CallbackQueryHandler(search.page_callback, pattern=r"^s:"))
     app.add_handler(CallbackQueryHandler(fallback.stale_callback))
     app.add_handler(InlineQueryHandler(inline.inline_query))

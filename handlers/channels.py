@@ -132,6 +132,11 @@ def channel_commands(commands: Mapping[str, Callback]) -> Callback:
             return  # a channel's own text that happens to start with "/"
         context.args = args
         forget_later(context, post.chat.id, post.message_id)
+        me = await context.bot.get_chat_member(post.chat.id, context.bot.id)
+        if not can_post(me.status, getattr(me, "can_post_messages", None)):
+            # It could neither answer nor deliver: the channel stays as it is.
+            log.info("channel: a command posted where the bot may not post was ignored")
+            return
         await callback(update, context)
 
     return channel_post

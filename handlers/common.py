@@ -69,9 +69,14 @@ async def reply(
         text = f"📢 <b>{e(context.managed.title)}</b>\n{text}"
     message = None
     pieces = split_message(text)
+    # A channel's readers are not woken by the bot's answers to its administrators.
+    quiet = chat.type == ChatType.CHANNEL
     for i, piece in enumerate(pieces):
         message = await context.bot.send_message(
-            chat.id, piece, reply_markup=markup if i == len(pieces) - 1 else None
+            chat.id,
+            piece,
+            reply_markup=markup if i == len(pieces) - 1 else None,
+            disable_notification=quiet,
         )
         if chat.type == ChatType.CHANNEL:
             # A channel's readers see only reports: the answer goes after a minute.
@@ -163,11 +168,21 @@ async def refuse_non_admin(update: Update, context: BotContext) -> bool:
     if await can_manage(update, context):
         return False
     _ = await gettext(update, context)
+    chat = update.effective_chat
+    refusal = texts.CHANNEL_ADMINS_ONLY if chat and chat.type == ChatType.CHANNEL else None
+    refusal = refusal or texts.GROUP_ADMINS_ONLY
     if update.callback_query is not None:
-        await update.callback_query.answer(_(texts.GROUP_ADMINS_ONLY), show_alert=True)
+        await update.callback_query.answer(_(refusal), show_alert=True)
     else:
-        await reply(update, context, e(_(texts.GROUP_ADMINS_ONLY)))
+        await reply(update, context, e(_(refusal)))
     return True
+
+
+async def target_language(update: Update, context: BotContext) -> str:
+    """The language of the chat a command changes (a channel named first has its own)."""
+    if context.managed is not None:
+        return detect(await context.store.chat_language(context.managed.id))
+    return await language(update, context)
 
 
 def chat_language(update: Update) -> str:

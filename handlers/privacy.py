@@ -9,7 +9,7 @@ from telegram import Update
 from bot.context import BotContext
 from bot.delivery import render
 from bot.i18n import texts
-from handlers.common import gettext, refuse_non_admin, reply
+from handlers.common import gettext, refuse_non_admin, reply, target_chat
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ async def forget(update: Update, context: BotContext) -> None:
 
 async def forget_callback(update: Update, context: BotContext) -> None:
     query = update.callback_query
-    chat = update.effective_chat
+    chat = target_chat(update, context)
     if query is None:
         return
     _ = await gettext(update, context)

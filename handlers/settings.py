@@ -20,10 +20,10 @@ from handlers.common import (
     command_text,
     gettext,
     is_not_modified,
-    language,
     refuse_non_admin,
     reply,
     target_chat,
+    target_language,
 )
 from storage import ChatSettings
 
@@ -62,7 +62,7 @@ async def settings(update: Update, context: BotContext) -> None:
         return
     _ = await gettext(update, context)
     current = await context.store.chat_settings(chat.id)
-    text, markup = render.settings_view(current, _.language, _)
+    text, markup = render.settings_view(current, await target_language(update, context), _)
     await reply(update, context, text, markup)
 
 
@@ -218,7 +218,7 @@ async def settings_callback(update: Update, context: BotContext) -> None:
             return
     _ = await gettext(update, context)
     current = await context.store.chat_settings(chat.id)
-    text, markup = render.settings_view(current, await language(update, context), _, view)
+    text, markup = render.settings_view(current, await target_language(update, context), _, view)
     try:
         await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as exc:

@@ -88,7 +88,9 @@ async def test_commands_posted_in_a_channel_set_what_it_receives(
     # Commands for another bot, and the channel's own text, are left alone.
     bot.tg.post_in_channel(CHANNEL, "/unsubscribe@some_other_bot all")
     bot.tg.post_in_channel(CHANNEL, "/ 2 of 3 executed today")
-    # The answers, and the commands, are gone from the channel after a while.
+    # The answers wake no reader, and they go from the channel after a while, as the
+    # commands do.
+    assert all(m.params["disable_notification"] is True for m in bot.tg.sent(CHANNEL))
     await bot.settle(lambda: not bot_messages(bot.tg, CHANNEL))
     assert len(bot.tg.sent(CHANNEL)) == 2
     wp.add_post(title="Execution in Ghezel Hesar", categories=[4])
@@ -163,7 +165,7 @@ async def test_only_channel_admins_press_buttons_posted_in_the_channel(bot: Runn
     buttons = {b["text"]: b["callback_data"] for row in picker.reply_markup["inline_keyboard"]
                for b in row}  # fmt: skip
     answer = await bot.press(CHANNEL, picker.message_id, buttons["Executions"], user_id=READER)
-    assert answer.params["text"] == texts.GROUP_ADMINS_ONLY
+    assert answer.params["text"] == texts.CHANNEL_ADMINS_ONLY
     assert await subscriptions(bot, CHANNEL) == []
     await bot.press(CHANNEL, picker.message_id, buttons["Executions"], user_id=EDITOR)
     assert await subscriptions(bot, CHANNEL) == ["executions"]
@@ -197,3 +199,61 @@ async def test_stats_count_channels_apart(bot: Running) -> None:
     await bot.command(OWNER, "/subscribe @rights_channel all")
     m = await bot.command(ADMIN, "/stats")
     assert texts.STATS_CHAT_KINDS.format(private=1, groups=0, channels=1) in m.text
+
+
+async def test_forget_a_channel_from_a_private_chat(bot: Running) -> None:
+    await bot.command(OWNER, "/subscribe all")
+    await bot.command(OWNER, "/subscribe @rights_channel all")
+    await bot.command(OWNER, "/watch @rights_channel Evin")
+    m = await bot.command(OWNER, "/forget @rights_channel")
+    assert m.text.startswith("📢 Prisoners' rights\n")
+    await bot.press(OWNER, m.message_id, "forget:yes")
+    assert await subscriptions(bot, CHANNEL) == []
+    assert await bot.store.watches(CHANNEL) == []
+    assert await subscriptions(bot, OWNER) == [ALL]  # the owner's own chat is untouched
+
+
+async def test_a_channel_without_the_right_to_post_is_left_alone(
+    bot: Running, wp: FakeWordPress
+) -> None:
+    await bot.command(OWNER, "/subscribe @rights_channel all")
+    # The right is taken away and the update about it is lost: the first failed send tells.
+    bot.tg.set_bot_rights(CHANNEL, can_post=False, notify=False)
+    wp.add_post(title="Cannot be posted")
+    await bot.poll()
+
+    async def state() -> list[tuple[int, int]]:
+        async with (
+            bot.store.writer.reading() as db,
+            db.execute(
+                "SELECT c.active, (SELECT count(*) FROM outbox WHERE chat_id = c.chat_id) "
+                "FROM chats c WHERE chat_id = ?",
+                (CHANNEL,),
+            ) as cur,
+        ):
+            return [tuple(r) for r in await cur.fetchall()]
+
+    await wait_until(state, lambda got: got == [(0, 0)], what="deactivated, alert dropped")
+    # A command posted there meanwhile changes nothing and wakes nothing.
+    bot.tg.post_in_channel(CHANNEL, "/discreet on")
+    bot.tg.post_in_channel(CHANNEL, "/unsubscribe all")
+    await bot.command(OWNER, "/help")  # updates are handled in order: the posts were first
+    assert await state() == [(0, 0)]
+    assert (await bot.store.chat_settings(CHANNEL)).discreet is False
+    assert await subscriptions(bot, CHANNEL) == [ALL]
+
+
+async def test_a_channels_settings_from_a_private_chat_show_its_language(bot: Running) -> None:
+    await bot.command(OWNER, "/language @rights_channel fa")
+    m = await bot.command(OWNER, "/settings @rights_channel")
+    assert texts.SETTINGS_LANGUAGE.format(value="فارسی") in m.text
+    buttons = {b["text"]: b["callback_data"] for row in m.reply_markup["inline_keyboard"]
+               for b in row}  # fmt: skip
+    await bot.press(OWNER, m.message_id, buttons["Language: English"])
+    assert await bot.store.chat_language(CHANNEL) == "en"
+    assert await bot.store.chat_language(OWNER) in (None, "en")
+
+
+async def test_help_tells_of_channels(bot: Running) -> None:
+    m = await bot.command(READER, "/help")
+    assert texts.HELP_CHANNELS in m.text

@@ -200,7 +200,7 @@ def help_text(_: Gettext) -> str:
             lines.append(
                 "    " + e(_(texts.HELP_EXAMPLE)).format(example=f"<code>{e(example)}</code>")
             )
-    lines += ["", e(_(texts.HELP_FOOTER))]
+    lines += ["", e(_(texts.HELP_CHANNELS)), "", e(_(texts.HELP_FOOTER))]
     return _directed(lines, _)
 
 
@@ -381,7 +381,8 @@ def settings_view(
     or "q" and "g" for the choices of quiet hours and digest times)."""
     lines = [
         f"<b>{e(_(texts.SETTINGS_TITLE))}</b>",
-        e(_(texts.SETTINGS_LANGUAGE).format(value=_(texts.LANGUAGE_NAME))),
+        # The chat's language, named in itself (it may not be the reader's: a channel's).
+        e(_(texts.SETTINGS_LANGUAGE).format(value=texts.tr(language)(texts.LANGUAGE_NAME))),
         e(
             _(texts.SETTINGS_DISCREET).format(
                 value=_(texts.ON if settings.discreet else texts.OFF)

@@ -294,7 +294,7 @@ class Sender:
         except Forbidden as exc:
             await self._deactivate(row, str(exc))
         except BadRequest as exc:
-            if "chat not found" in exc.message.lower():
+            if _UNREACHABLE.search(exc.message.lower()):
                 await self._deactivate(row, str(exc))
             elif outcomes.gone is not None and _GONE.search(exc.message.lower()):
                 # Not modified, deleted, too old to edit: the edit ends here, quietly.
@@ -466,6 +466,10 @@ class _Outcomes:
     fail: Callable[[str], Awaitable[None]]
     gone: Callable[[str], Awaitable[None]] | None = None
 
+
+# A chat that is gone, or a channel that took away the bot's right to post: as for a block,
+# nothing more can reach it until it comes back.
+_UNREACHABLE = re.compile(r"chat not found|need administrator rights|not enough rights to send")
 
 # What ends an edit quietly: the text is already so, or there is no message to edit.
 _GONE = re.compile(

@@ -273,6 +273,13 @@ CHANNEL_BOT_CANNOT_POST = N_(
     "to post messages, then try again. Nothing was changed."
 )
 
+CHANNEL_ADMINS_ONLY = N_("Only the channel's administrators can change what it receives.")
+HELP_CHANNELS = N_(
+    "For a channel: make the bot an administrator with the right to post, then post these "
+    "commands in the channel, or send them here with the channel first: "
+    "/subscribe @channel executions."
+)
+
 # -- watched phrases --------------------------------------------------------------------------
 WATCH_USAGE = N_(
     "Send /watch and a name or a place, for example /watch Narges Mohammadi: this chat then "
