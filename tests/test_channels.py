@@ -192,6 +192,8 @@ async def test_a_channel_that_removes_the_bot_or_its_right_to_post(
     await wait_until(active, lambda got: got == [(1,)], what="the channel active again")
     bot.tg.kick(CHANNEL, by=OWNER, notify=True)
     await wait_until(active, lambda got: got == [(0,)], what="the channel deactivated")
+    bot.tg.add_member_update(CHANNEL, status="administrator", old_status="left", by=OWNER)
+    await wait_until(active, lambda got: got == [(1,)], what="the channel back with the bot")
 
 
 async def test_stats_count_channels_apart(bot: Running) -> None:

@@ -980,14 +980,21 @@ class FakeTelegram:
 
     def _queue_my_chat_member(self, chat: Chat, by: int, old: str, new: str) -> int:
         bot = self._bot_user()
+
+        def can_post(status: str) -> bool | None:
+            # A channel's administrator has its rights to post; a group's has none such.
+            if chat.type != "channel" or status != "administrator":
+                return None
+            return chat.bot_can_post
+
         return self._queue(
             {
                 "my_chat_member": {
                     "chat": chat.to_dict(),
                     "from": self._user(by),
                     "date": int(time.time()),
-                    "old_chat_member": self._member_dict(bot, old),
-                    "new_chat_member": self._member_dict(bot, new),
+                    "old_chat_member": self._member_dict(bot, old, can_post=can_post(old)),
+                    "new_chat_member": self._member_dict(bot, new, can_post=can_post(new)),
                 }
             }
         )
