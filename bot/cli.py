@@ -32,6 +32,7 @@ from bot.site.client import SiteClient
 from bot.site.editions import KEYS, Edition, editions, pick
 from bot.site.poller import BackfillPage, Poller
 from storage import SearchQuery, Store, parse_query
+from storage.backup import backup as backup_archive
 from storage.figures import MonthlyPosts
 from storage.normalize import HIT_END, HIT_START
 
@@ -179,6 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="also draw the chart that /stats sends, as a PNG; an existing file is replaced "
         "(whole: a reader never sees half of it)",
     )
+    backup = command(
+        "backup",
+        "a consistent copy of the archive, while the bot runs",
+        "Copy the archive (DATABASE_PATH) to FILE with SQLite's online backup: one consistent "
+        "snapshot, safe while `hrm-bot run` runs and writes. The copy is checked and only "
+        "then put in place. To restore: stop the bot, move the copy to DATABASE_PATH "
+        "(removing any -wal and -shm files beside the old one), start the bot.",
+    )
+    backup.add_argument("file", type=Path, metavar="FILE", help="where to write the copy")
+    backup.add_argument("--force", action="store_true", help="replace FILE if it exists")
     for sub_parser in (ingest, backfill, search, categories, status, stats):
         sub_parser.add_argument(
             "--edition",
@@ -446,7 +457,15 @@ def _write_whole(path: Path, data: bytes) -> None:
 
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
+
+async def cmd_backup(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    size = await backup_archive(settings.database_path, args.file, force=args.force)
+    print(f"backup written: {args.file} ({size:,} bytes)", file=out)
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
+    "backup": cmd_backup,
     "ingest": cmd_ingest,
     "backfill": cmd_backfill,
     "search": cmd_search,

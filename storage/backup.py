@@ -1,0 +1,87 @@
+"""A consistent copy of the archive, made with SQLite's online backup while the bot runs.
+
+A file copy of a database in WAL mode can miss what the log holds, or catch a page half
+written; the backup API reads one consistent snapshot through a connection of its own. The
+copy is written beside its destination and renamed into place, so that no reader ever sees
+half a backup, and it is checked (PRAGMA integrity_check) before it is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+
+from storage.db import SCHEMA_VERSION
+from storage.errors import ArchiveMissing, StoreError
+
+
+def _paths(source: Path, dest: Path, force: bool) -> tuple[str, Path]:
+    """The source's URI (read-only) and the partial file beside ``dest``, or why not."""
+    if not source.is_file():
+        raise ArchiveMissing(source)
+    if dest.is_dir():
+        raise StoreError(f"{dest} is a folder: give a file name")
+    if dest.exists() and not force:
+        raise StoreError(f"{dest} exists: give another name, or --force to replace it")
+    folder = dest.parent
+    if not folder.is_dir():
+        raise StoreError(f"cannot write the backup: there is no folder {folder}")
+    return f"{source.absolute().as_uri()}?mode=ro", folder / f".{dest.name}.{os.getpid()}.partial"
+
+
+def _discard(tmp: Path) -> None:
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+
+
+async def backup(source: Path, dest: Path, *, force: bool = False) -> int:
+    """Copy the archive at ``source`` to ``dest``; returns the copy's size in bytes."""
+    uri, tmp = await asyncio.to_thread(_paths, source, dest, force)
+    try:
+        src = await aiosqlite.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open database {source}: {exc}") from exc
+    try:
+        await src.execute("PRAGMA busy_timeout = 5000")
+        async with src.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if version != SCHEMA_VERSION:
+            # Older: `hrm-bot run` (or any command) migrates it first, maybe right now.
+            # Newer: written by a newer hrm-bot, which should make its backups.
+            advice = (
+                "let `hrm-bot run` or `hrm-bot status` finish migrating it, then back up"
+                if version < SCHEMA_VERSION
+                else "back it up with the newer hrm-bot that wrote it"
+            )
+            raise StoreError(
+                f"database {source} has schema version {version}, this program "
+                f"{SCHEMA_VERSION}: {advice}"
+            )
+        try:
+            dst = await aiosqlite.connect(tmp)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write the backup beside {dest}: {exc}") from exc
+        try:
+            # All pages in one step: one read transaction, so one consistent snapshot.
+            await src.backup(dst, pages=-1)
+            async with dst.execute("PRAGMA integrity_check") as cur:
+                check = await cur.fetchone()
+            if not check or check[0] != "ok":
+                raise StoreError(f"the backup failed its integrity check: {check}")
+        finally:
+            await dst.close()
+        await asyncio.to_thread(os.replace, tmp, dest)
+        return (await asyncio.to_thread(dest.stat)).st_size
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot back up {source}: {exc}") from exc
+    except OSError as exc:
+        raise StoreError(f"cannot write the backup {dest}: {exc.strerror or exc}") from exc
+    finally:
+        await src.close()
+        await asyncio.to_thread(_discard, tmp)

@@ -1,0 +1,116 @@
+"""`hrm-bot backup`: a consistent copy of a live archive, and every way it can be refused."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from storage import CategoryTree, PostIn, Store, StoreError
+from storage.backup import backup
+from tests.test_cli import env, run  # noqa: F401  (env: a fixture)
+
+SITE = "iran-hrm.com"
+
+
+def post(n: int) -> PostIn:
+    return PostIn(
+        url=f"https://iran-hrm.com/post-{n}/",
+        title=f"Report {n}",
+        excerpt="An excerpt",
+        content=f"Body of report {n} " * 50,
+        lang="en",
+        wp_id=n,
+        published=datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=n),
+        categories=(4,),
+    )
+
+
+def counts(path: Path) -> tuple[str, int, int]:
+    with sqlite3.connect(path) as db:
+        check = db.execute("PRAGMA integrity_check").fetchone()[0]
+        posts = db.execute("SELECT count(*) FROM posts").fetchone()[0]
+        indexed = db.execute("SELECT count(*) FROM posts_fts").fetchone()[0]
+    return check, posts, indexed
+
+
+async def test_a_copy_made_while_posts_are_written_is_whole(
+    tmp_path: Path, tree: CategoryTree
+) -> None:
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        await store.upsert_posts(SITE, [post(n) for n in range(1, 301)], tree=tree, alert=False)
+
+        async def keep_writing() -> None:
+            for start in range(301, 1301, 50):
+                batch = [post(n) for n in range(start, start + 50)]
+                await store.upsert_posts(SITE, batch, tree=tree, alert=False)
+                await asyncio.sleep(0)
+
+        writer = asyncio.create_task(keep_writing())
+        copies = []
+        for i in range(3):
+            dest = tmp_path / f"copy{i}.sqlite3"
+            await backup(store.path, dest)
+            copies.append(dest)
+        await writer
+    finally:
+        await store.close()
+    for dest in copies:
+        check, posts, indexed = counts(dest)
+        # One snapshot: every post of it with its index row, whole batches only.
+        assert check == "ok" and posts == indexed and (posts - 300) % 50 == 0, dest
+    assert counts(tmp_path / "db.sqlite3")[1:] == (1300, 1300)
+
+
+async def test_what_backup_refuses(tmp_path: Path, tree: CategoryTree) -> None:
+    source = tmp_path / "db.sqlite3"
+    with pytest.raises(StoreError, match=r"archive|exist"):
+        await backup(source, tmp_path / "copy.sqlite3")
+    store = await Store.open(source)
+    await store.upsert_posts(SITE, [post(1)], tree=tree, alert=False)
+    await store.close()
+    existing = tmp_path / "existing.sqlite3"
+    existing.write_bytes(b"keep me")
+    with pytest.raises(StoreError, match=r"exists: give another name, or --force"):
+        await backup(source, existing)
+    assert existing.read_bytes() == b"keep me"
+    assert await backup(source, existing, force=True) > 0
+    assert counts(existing) == ("ok", 1, 1)
+    with pytest.raises(StoreError, match="there is no folder"):
+        await backup(source, tmp_path / "no" / "such" / "folder" / "copy.sqlite3")
+    with pytest.raises(StoreError, match="is a folder"):
+        await backup(source, tmp_path)
+    # A database still to be migrated (or being migrated) is not copied half-way.
+    with sqlite3.connect(source) as db:
+        db.execute("PRAGMA user_version = 2")
+    with pytest.raises(StoreError, match=r"schema version 2.*finish migrating"):
+        await backup(source, tmp_path / "old.sqlite3")
+    left = await asyncio.to_thread(lambda: sorted(p.name for p in tmp_path.iterdir()))
+    assert "old.sqlite3" not in left and not [n for n in left if n.endswith(".partial")]
+
+
+def test_the_command(env: Path, tree: CategoryTree) -> None:  # noqa: F811
+    code, out = run("ingest")
+    assert code == 0, out
+    code, out = run("backup", "copy.sqlite3")
+    assert code == 0 and out.startswith("backup written: copy.sqlite3 ("), out
+    check, posts, indexed = counts(env / "copy.sqlite3")
+    assert check == "ok" and posts == indexed > 0
+    code, _out = run("backup", "copy.sqlite3")
+    assert code == 1
+    code, _out = run("backup", "--force", "copy.sqlite3")
+    assert code == 0
+
+
+def test_the_command_without_an_archive(
+    env: Path,  # noqa: F811
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _out = run("backup", "copy.sqlite3")
+    assert code == 1
+    assert "fill it with `hrm-bot ingest`" in capsys.readouterr().err
+    assert not (env / "data" / "db.sqlite3").exists()
