@@ -520,7 +520,11 @@ def _main(argv: Sequence[str] | None, out: TextIO | None) -> int:
     # so their log lines (the fallbacks behind a poll, say) show only when LOG_LEVEL asks.
     explicit = "LOG_LEVEL" in settings.sources
     level = settings.log_level if explicit or args.command == "run" else "WARNING"
-    logs.configure(level, secrets=[settings.telegram_bot_token or ""])
+    logs.configure(
+        level,
+        secrets=[settings.telegram_bot_token or ""],
+        json_lines=settings.log_format == "json",
+    )
     try:
         if args.command == "run":
             return run_bot(settings)

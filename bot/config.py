@@ -28,6 +28,7 @@ class Settings:
     poll_interval: float = 300.0
     admin_ids: frozenset[int] = frozenset()
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one JSON object a line
     fetch_timeout: float = 20.0
     max_response_bytes: int = 10 * 1024 * 1024
     # Delivery pace and retries (Telegram: ~30 messages/s in all, 1/s per chat, 20/min a group).
@@ -128,6 +129,13 @@ def _level(name: str, value: str) -> str:
     return level
 
 
+def _log_format(name: str, value: str) -> str:
+    form = value.strip().lower()
+    if form not in ("text", "json"):
+        raise ConfigError(f"{name} must be text or json, got {value!r}")
+    return form
+
+
 def _token(name: str, value: str) -> str | None:
     token = value.strip()
     if token and not _TOKEN.fullmatch(token):
@@ -157,6 +165,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "poll_interval": _number(1, DAY, unit=SECONDS),
     "admin_ids": _ids,
     "log_level": _level,
+    "log_format": _log_format,
     "fetch_timeout": _number(0.01, 3600, unit=SECONDS),
     "max_response_bytes": _number(1024, 1 << 30, whole=True, unit=" (bytes)"),
     "send_rate": _number(0.1, 1000, unit=" (messages a second)"),
