@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,7 +11,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage import categories, chats, health, outbox, posts, search, watches
+from storage import categories, chats, export, health, outbox, posts, search, watches
 from storage.categories import CategoryTree
 from storage.chats import ChatSettings, Subscription
 from storage.db import Writer, connect
@@ -401,6 +401,17 @@ class Store:
 
     async def fail_digest(self, chat_id: int, day: str, error: str) -> None:
         await self.writer.execute(outbox.FAIL_DIGEST, (error, chat_id, day))
+
+    def export_posts(
+        self,
+        wanted: Mapping[str, Sequence[int] | None],
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        page: int = 500,
+    ) -> AsyncIterator[Post]:
+        """Posts for an export, oldest first, a page at a time (see storage.export)."""
+        return export.posts(self.db, wanted, since=since, until=until, page=page)
 
     async def stats(self, site: str) -> Stats:
         async def scalar(sql: str, *args: object) -> int:
