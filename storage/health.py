@@ -201,12 +201,6 @@ async def due(db: aiosqlite.Connection, now: datetime, limit: int) -> list[Notic
         ]
 
 
-async def next_due(db: aiosqlite.Connection) -> datetime | None:
-    async with db.execute("SELECT min(not_before) FROM notices WHERE status = 'pending'") as cur:
-        row = await cur.fetchone()
-    return from_text(row[0]) if row and row[0] else None
-
-
 SENT = (
     "UPDATE notices SET status = 'sent', sent_at = ?, error = NULL, attempts = attempts + 1 "
     "WHERE chat_id = ? AND key = ?"

@@ -95,7 +95,7 @@ async def due_digests(db: aiosqlite.Connection, now: datetime, limit: int) -> li
 
 
 async def next_due(db: aiosqlite.Connection) -> datetime | None:
-    """When the earliest postponed pending row (alert, edit or digest) becomes due."""
+    """When the earliest postponed pending row (alert, edit, digest or notice) becomes due."""
     found: list[datetime] = []
     for sql in (
         # The planner prefers the status index, which means reading every pending row (a
@@ -104,6 +104,7 @@ async def next_due(db: aiosqlite.Connection) -> datetime | None:
         "WHERE status = 'pending' AND not_before IS NOT NULL",
         "SELECT min(not_before) FROM edits WHERE status = 'pending'",
         "SELECT min(not_before) FROM digests WHERE status = 'pending'",
+        "SELECT min(not_before) FROM notices WHERE status = 'pending'",
     ):
         async with db.execute(sql) as cur:
             row = await cur.fetchone()

@@ -489,9 +489,6 @@ class Store:
         async with self.writer.reading() as db:
             return list(await health.due(db, now or utcnow(), limit))
 
-    async def next_notice_due(self) -> datetime | None:
-        return await health.next_due(self.db)
-
     async def notice_sent(self, chat_id: int, key: str) -> None:
         await self.writer.execute(health.SENT, (posts.to_text(utcnow()), chat_id, key))
 

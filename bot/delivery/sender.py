@@ -163,9 +163,6 @@ class Sender:
         postponed = await self.store.next_due()
         if postponed is not None:
             wait = min(wait, (postponed - datetime.now(UTC)).total_seconds())
-        notice = await self.store.next_notice_due()
-        if notice is not None:
-            wait = min(wait, (notice - datetime.now(UTC)).total_seconds())
         return max(wait, 0.01)
 
     async def _more(
