@@ -25,7 +25,8 @@ class Settings:
     # The Persian edition; "" turns it off.
     site_url_fa: str = "https://fa.iran-hrm.com"
     database_path: Path = Path("data/hrm-bot.sqlite3")
-    poll_interval: float = 300.0
+    # A poll is a probe of ids and times (about half a kilobyte) unless something changed.
+    poll_interval: float = 60.0
     admin_ids: frozenset[int] = frozenset()
     log_level: str = "INFO"
     log_format: str = "text"  # or "json": one JSON object a line

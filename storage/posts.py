@@ -148,6 +148,20 @@ async def unchanged(db: aiosqlite.Connection, site: str, items: Sequence[PostIn]
     return [(row := existing.match(i)) is not None and row.digest == digest(i) for i in items]
 
 
+async def modified_times(
+    db: aiosqlite.Connection, site: str, wp_ids: Sequence[int]
+) -> dict[int, datetime | None]:
+    """When each stored post among these WordPress ids last changed, as stored."""
+    out: dict[int, datetime | None] = {}
+    for chunk in _chunks(list(dict.fromkeys(wp_ids))):
+        marks = ",".join("?" * len(chunk))
+        sql = f"SELECT wp_id, modified FROM posts WHERE site = ? AND wp_id IN ({marks})"
+        async with db.execute(sql, (site, *chunk)) as cur:
+            for wp_id, modified in await cur.fetchall():
+                out[int(wp_id)] = from_text(modified)
+    return out
+
+
 async def upsert(
     db: aiosqlite.Connection,
     site: str,

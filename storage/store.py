@@ -108,6 +108,9 @@ class Store:
     async def unchanged(self, site: str, items: Sequence[PostIn]) -> list[bool]:
         return await posts.unchanged(self.db, site, items)
 
+    async def modified_times(self, site: str, wp_ids: Sequence[int]) -> dict[int, datetime | None]:
+        return await posts.modified_times(self.db, site, wp_ids)
+
     async def upsert_posts(
         self,
         site: str,

@@ -605,3 +605,19 @@ def test_second_lock_is_refused(tmp_path: Path) -> None:
     finally:
         first.close()
     lock_database(db).close()  # free again once the holder is gone
+
+
+async def test_a_poll_slower_than_the_interval_delays_the_next_one(
+    tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress
+) -> None:
+    # Every probe takes 0.3 s, six intervals: polls must follow one another, never overlap.
+    wp.fault("timeout", "/wp-json/wp/v2/posts?page=1&per_page=10&orderby=", delay=0.3)
+    settings = fast_settings(tg, wp, tmp_path / "db.sqlite3", poll_interval=0.05)
+    async with running_bot(settings, tg, wp) as running:
+        await first_poll_done(running.store, site_key(wp.url))
+
+        async def probes() -> int:
+            return len(wp.requests_to("/wp-json/wp/v2/posts?page=1&per_page=10&orderby="))
+
+        await wait_until(probes, lambda n: n >= 3, what="three slow probes")
+    assert wp.max_in_flight == 1

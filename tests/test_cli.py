@@ -59,7 +59,7 @@ def test_defaults() -> None:
     assert s.site == "iran-hrm.com"
     assert s.database_path == Path("data/hrm-bot.sqlite3")
     assert (s.poll_interval, s.admin_ids, s.telegram_api_url) == (
-        300.0,
+        60.0,
         frozenset(),
         "https://api.telegram.org",
     )

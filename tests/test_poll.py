@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.site.client import SiteClient
-from bot.site.poller import Poller, backoff_delay
+from bot.site.poller import PROBE_PAGE, Poller, backoff_delay
 from storage import Store
 from tests.conftest import site_key
 from tests.fakes.wordpress import FakeWordPress
@@ -32,7 +32,13 @@ async def test_first_poll_is_silent_and_complete(poller: Poller, store: Store) -
     assert "Evin Prison" in posts[29458].tags  # type: ignore[attr-defined]
     # Nothing new on the next poll.
     again = await poller.poll()
-    assert (again.new, again.modified, again.unchanged, again.silent) == ((), (), 20, False)
+    # (The probe lists the newest ten, unchanged; none is downloaded again.)
+    assert (again.new, again.modified, again.unchanged, again.silent) == (
+        (),
+        (),
+        PROBE_PAGE,
+        False,
+    )
 
 
 async def test_new_modified_and_burst_over_rest(
@@ -356,3 +362,134 @@ async def test_backfill_stops_when_pages_repeat(
     stored = await poller.backfill()
     assert stored == 10
     assert len(wp.requests_to("/feed/")) == 2
+
+
+# -- the probe: ids and modification times first, whole posts only for what changed -------
+
+PROBE = "/wp-json/wp/v2/posts?page=1&per_page=10&orderby=modified&_fields=id%2Cmodified_gmt"
+
+
+def full_downloads(wp: FakeWordPress) -> list[set[int]]:
+    """The ids each download of whole posts asked for (``include=``)."""
+    return [
+        {int(i) for i in r.query["include"][0].split(",")}
+        for r in wp.requests_to("/wp-json/wp/v2/posts")
+        if "include" in r.query
+    ]
+
+
+async def test_an_idle_poll_downloads_only_the_probe(poller: Poller, wp: FakeWordPress) -> None:
+    await poller.poll()
+    wp.requests.clear()
+    before = wp.bytes_sent
+    result = await poller.poll()
+    assert result.ok and not result.new and not result.modified
+    # One request, the probe, which asks for ids and times only; no whole post.
+    assert [r.target for r in wp.requests] == [PROBE]
+    assert wp.bytes_sent - before < 1000
+    assert full_downloads(wp) == []
+
+
+async def test_the_probe_finds_new_and_edited_posts_and_leaves_deleted_ones(
+    poller: Poller, store: Store, wp: FakeWordPress
+) -> None:
+    await poller.poll()
+    # Changed seconds ago: a time of this very second is checked once more (next test).
+    recent = datetime.now(UTC) - timedelta(seconds=5)
+    wp.modify_post(29458, title="Corrected title", modified_gmt=recent)
+    fresh = wp.add_post(title="A new report", date_gmt=recent)
+    wp.delete_post(29462)
+    wp.requests.clear()
+    result = await poller.poll()
+    assert (result.ok, result.new != (), len(result.modified)) == (True, True, 1)
+    assert full_downloads(wp) == [{29458, fresh.id}]
+    posts = await posts_by_wp_id(store, poller.site)
+    assert posts[29458].title == "Corrected title"  # type: ignore[attr-defined]
+    assert posts[fresh.id].title == "A new report"  # type: ignore[attr-defined]
+    assert 29462 in posts  # gone from the site, kept in the archive
+    # Found once: the next poll downloads nothing again.
+    wp.requests.clear()
+    again = await poller.poll()
+    assert again.ok and not again.new and not again.modified and full_downloads(wp) == []
+
+
+async def test_a_burst_longer_than_the_probe_pages_on(
+    poller: Poller, store: Store, wp: FakeWordPress
+) -> None:
+    await poller.poll()
+    added = {p.id for p in wp.add_posts(PROBE_PAGE * 2 + 3)}
+    wp.requests.clear()
+    result = await poller.poll()
+    assert result.ok and len(result.new) == len(added)
+    assert set().union(*full_downloads(wp)) == added
+    assert len(wp.requests_to("/wp-json/wp/v2/posts?page=3&per_page=10&orderby=modified")) == 1
+
+
+async def test_a_failed_download_after_the_probe_loses_nothing(
+    poller: Poller, store: Store, wp: FakeWordPress
+) -> None:
+    await poller.poll()
+    fresh = wp.add_post(title="Published during the outage")
+    # The probe answers; the download of the whole post fails, and so does the feed.
+    wp.fault("status", "/wp-json/wp/v2/posts?page=1&per_page=1&_embed", status=502)
+    wp.fault("status", "/feed/", status=502)
+    failed = await poller.poll()
+    assert not failed.ok and failed.failures == 1 and "HTTP 502" in failed.errors[0]
+    assert fresh.id not in await posts_by_wp_id(store, poller.site)
+    wp.clear_faults()
+    retried = await poller.poll()
+    assert retried.ok and len(retried.new) == 1
+    assert (await posts_by_wp_id(store, poller.site))[fresh.id] is not None
+
+
+async def test_hostile_probes_fail_the_poll_or_skip_the_bad_entries(
+    poller: Poller, store: Store, wp: FakeWordPress
+) -> None:
+    await poller.poll()
+    stored = await posts_by_wp_id(store, poller.site)
+    # Not JSON: the REST poll fails over to the feed, which stores nothing new.
+    wp.raw(PROBE, b"{Service Unavailable", headers={"Content-Type": "application/json"})
+    fell_back = await poller.poll()
+    assert fell_back.ok and fell_back.source == "rss" and not fell_back.new
+    # Entries without a usable id are skipped; one without a time is downloaded.
+    wp.clear_faults()
+    wp.raw(
+        PROBE,
+        b'[{"id": "x"}, {"id": -3, "modified_gmt": "2026-01-01T00:00:00"}, '
+        b'{"modified_gmt": "2026-01-01T00:00:00"}, {"id": 29458, "modified_gmt": null}, 7]',
+    )
+    wp.requests.clear()
+    odd = await poller.poll()
+    assert odd.ok and odd.source == "rest" and full_downloads(wp) == [{29458}]
+    assert await posts_by_wp_id(store, poller.site) == stored
+
+
+async def test_a_probe_answered_with_an_etag_is_asked_conditionally(
+    poller: Poller, wp: FakeWordPress
+) -> None:
+    wp.rest_etags = True
+    await poller.poll()
+    await poller.poll()  # learns the probe's ETag
+    wp.requests.clear()
+    result = await poller.poll()
+    assert result.ok and result.not_modified and result.source == "rest"
+    (probe,) = wp.requests
+    assert probe.headers.get("if-none-match", "").startswith('"')
+    fresh = wp.add_post(title="After the ETag")
+    found = await poller.poll()
+    assert found.ok and found.new and full_downloads(wp) == [{fresh.id}]
+
+
+async def test_a_post_changed_twice_in_one_second_is_downloaded_again(
+    poller: Poller, store: Store, wp: FakeWordPress
+) -> None:
+    await poller.poll()
+    now = datetime.now(UTC).replace(microsecond=0)
+    post = wp.add_post(title="First version", date_gmt=now)
+    assert (await poller.poll()).new
+    # Corrected within the same second: WordPress's modification time does not move.
+    wp.modify_post(post.id, title="Second version", modified_gmt=now)
+    corrected = await poller.poll()
+    assert corrected.ok and len(corrected.modified) == 1
+    stored = (await posts_by_wp_id(store, poller.site))[post.id]
+    assert stored.title == "Second version"  # type: ignore[attr-defined]

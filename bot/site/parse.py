@@ -396,6 +396,34 @@ def item_to_post(item: FeedItem, tree: CategoryTree, site_language: str) -> Post
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Probed:
+    """A post as the probe lists it: its id and when it last changed (None: not given)."""
+
+    wp_id: int
+    modified: datetime | None
+
+
+def parse_rest_probe(body: bytes) -> list[Probed]:
+    """``/wp-json/wp/v2/posts?_fields=id,modified_gmt``: ids and modification times only.
+
+    Objects without a valid id are skipped; a missing or unreadable time is kept as None,
+    which never equals a stored time, so such a post is downloaded whole every time rather
+    than missed.
+    """
+    data = _json(body, "posts")
+    if not isinstance(data, list):
+        raise FeedError("posts: expected a JSON array")
+    out: list[Probed] = []
+    for obj in data:
+        if not isinstance(obj, Mapping):
+            continue
+        wp_id = valid_id(obj.get("id"))
+        if wp_id is not None:
+            out.append(Probed(wp_id, _wp_date(obj.get("modified_gmt"))))
+    return out
+
+
 def _json(body: bytes, what: str) -> Any:
     try:
         return json.loads(body)

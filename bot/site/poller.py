@@ -24,9 +24,11 @@ from bot.site.fallback import FALLBACK_CATEGORIES
 from bot.site.parse import (
     Feed,
     FeedItem,
+    Probed,
     item_to_post,
     parse_feed,
     parse_rest_posts,
+    parse_rest_probe,
     parse_terms,
     short_language,
 )
@@ -42,7 +44,11 @@ TAGS = "/wp-json/wp/v2/tags"
 FEED = "/feed/"
 FIRST_POLL_POSTS = 100  # the newest posts read, silently, into an empty store
 FEED_PAGE_LIMIT = 10  # feed pages a poll follows back (10 per page: the first poll's 100)
-REST_POLL_PAGE = 20  # a small first page: most polls find nothing new
+# A poll's probe: this many ids and modification times, about 45 bytes each. Ten cover
+# any quiet minute; a burst of more changes pages on.
+PROBE_PAGE = 10
+PROBE_FIELDS = "id,modified_gmt"
+REST_MAX_PAGE = 100  # WordPress's largest per_page
 REST_PAGE_LIMIT = 10
 CATEGORY_REFRESH = timedelta(days=1)
 REST_UNAVAILABLE = (401, 403, 404)
@@ -196,9 +202,16 @@ class Poller:
             page += 1
         return out
 
-    async def _rest(self, path: str, params: dict[str, str | int]) -> Response:
+    async def _rest(
+        self,
+        path: str,
+        params: dict[str, str | int],
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> Response:
         try:
-            resp = await self.client.get(path, params)
+            resp = await self.client.get(path, params, etag=etag, last_modified=last_modified)
         except FetchError as exc:
             if exc.status in REST_UNAVAILABLE:
                 raise RestUnavailable(f"HTTP {exc.status}") from None
@@ -218,7 +231,7 @@ class Poller:
             await self.load_categories(now=now, state=state)
             first = not await self.store.has_posts(self.site)
             try:
-                result = await self._poll_rest(first)
+                result = await self._poll_rest(first, state)
             except WrongEdition:
                 raise  # the feed would serve the same posts
             except (RestUnavailable, FetchError, FeedError) as exc:
@@ -349,29 +362,88 @@ class Poller:
         await self.store.add_tags(self.site, learned)
         return names | learned
 
-    async def _poll_rest(self, first: bool) -> PollResult:
+    async def _poll_rest(self, first: bool, state: dict[str, Any]) -> PollResult:
         if first:
             return await self._store(
                 await self._rest_page(1, FIRST_POLL_POSTS), source="rest", first=True
             )
-        # Newest modification first: new posts and edits are on the first pages; we read on
-        # while a page still holds something we have not stored as it is.
-        items: list[PostIn] = []
+        # A probe lists the ids and modification times of the most recently changed posts;
+        # only those new or changed since we last looked are downloaded whole. Newest
+        # modification first, so a page where something is as we know it ends the probe.
+        validators = state.get("probe_validators") or {}
+        seen: dict[str, str] = state.get("probe_seen") or {}
+        probed: list[Probed] = []
+        wanted: list[int] = []
+        known: dict[str, str] = {}  # what each listed post was known as, when unchanged
+        answer: Response | None = None
         for page in range(1, REST_PAGE_LIMIT + 1):
+            params: dict[str, str | int] = {
+                "page": page,
+                "per_page": PROBE_PAGE,
+                "orderby": "modified",
+                "_fields": PROBE_FIELDS,
+            }
             try:
-                batch = await self._rest_page(page, REST_POLL_PAGE, orderby="modified")
+                resp = await self._rest(POSTS, params, **(validators if page == 1 else {}))
+            except NotModified:
+                return PollResult(source="rest", not_modified=True)
             except FetchError as exc:
                 if exc.status == 400 and page > 1:
                     break  # past the last page
                 raise
-            items.extend(batch)
-            if len(batch) < REST_POLL_PAGE or not await self._has_news(batch):
+            answer = answer or resp
+            batch = parse_rest_probe(resp.body)
+            changed = await self._changed(batch, seen, known)
+            probed.extend(batch)
+            wanted.extend(changed)
+            if len(batch) < PROBE_PAGE or len(changed) < len(batch):
                 break
-        return await self._store(items, source="rest", first=False)
+        items: list[PostIn] = []
+        for start in range(0, len(wanted), REST_MAX_PAGE):
+            chunk = wanted[start : start + REST_MAX_PAGE]
+            items.extend(await self._rest_page(1, len(chunk), include=",".join(map(str, chunk))))
+        result = await self._store(items, source="rest", first=False)
+        result = replace(result, unchanged=result.unchanged + len(probed) - len(wanted))
+        # Recorded only once the posts are stored, so a failed poll asks for them again.
+        # A post downloaded with a time too recent to trust (see _settled), or listed but
+        # not served whole, is recorded as "" and so downloaded again next time.
+        got = {i.wp_id for i in items}
+        missing = set(wanted) - got
+        if missing:
+            log.info("poll: %d listed posts were not served whole; asking again", len(missing))
+        now_seen: dict[str, str] = {}
+        for p in probed:
+            key = str(p.wp_id)
+            if p.wp_id not in wanted:
+                now_seen[key] = known[key]
+            elif p.wp_id in got and p.modified is not None and _settled(answer, p.modified):
+                now_seen[key] = p.modified.isoformat()
+            else:
+                now_seen[key] = ""
+        new_validators = _probe_validators(answer) if answer is not None else {}
+        if now_seen != seen or new_validators != validators:
+            await self.store.set_state(
+                self.site, {"probe_seen": now_seen, "probe_validators": new_validators}
+            )
+        return result
 
-    async def _has_news(self, batch: Sequence[PostIn]) -> bool:
-        """Whether any item is unknown or differs from what is stored."""
-        return not all(await self.store.unchanged(self.site, batch))
+    async def _changed(
+        self, batch: Sequence[Probed], seen: dict[str, str], known: dict[str, str]
+    ) -> list[int]:
+        """The ids of the probe's posts that are new, or changed since we last saw them;
+        ``known`` gets what the others were known as."""
+        unseen = [p.wp_id for p in batch if str(p.wp_id) not in seen]
+        stored = await self.store.modified_times(self.site, unseen) if unseen else {}
+        out: list[int] = []
+        for p in batch:
+            was = seen.get(str(p.wp_id))
+            if was is None and (when := stored.get(p.wp_id)) is not None:
+                was = when.isoformat()
+            if p.modified is None or was != p.modified.isoformat():
+                out.append(p.wp_id)
+            else:
+                known[str(p.wp_id)] = was
+        return out
 
     async def _poll_feed(self, first: bool, state: dict[str, Any]) -> PollResult:
         validators = {} if first else state.get("feed_validators") or {}
@@ -586,3 +658,34 @@ async def _call(
     out = progress(page)
     if out is not None:
         await out
+
+
+def _date_of(resp: Response) -> datetime | None:
+    try:
+        return parsedate_to_datetime(resp.headers.get("date", ""))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _settled(resp: Response | None, modified: datetime) -> bool:
+    """Whether a post's modification time is at least two seconds older than the answer.
+
+    WordPress keeps times to the second: a post changed again in the second the probe saw
+    would keep its time, so a time that recent is not recorded, and the post is compared
+    with the store again next time.
+    """
+    date = _date_of(resp) if resp is not None else None
+    return date is None or (date - modified).total_seconds() >= 2
+
+
+def _probe_validators(resp: Response) -> dict[str, str]:
+    """What to send with the next probe, when the site (or a cache in front) gives any.
+
+    Plain WordPress sends none with its REST API. A Last-Modified is subject to the same
+    one-second caveat as the feed's (see _validators); an ETag given without one is taken
+    to follow the answer's bytes, as caches make them, and is kept.
+    """
+    etag = resp.headers.get("etag", "")
+    if resp.headers.get("last-modified"):
+        return {k: v for k, v in _validators(resp).items() if v}
+    return {"etag": etag} if etag else {}

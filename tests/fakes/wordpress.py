@@ -32,7 +32,7 @@ import traceback
 import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from html.entities import name2codepoint
@@ -520,6 +520,7 @@ class _Handler(BaseHTTPRequestHandler):
             target=self.path,
         )
         site._record(req)
+        site._count_in_flight(+1)
         try:
             resp = site._raw_response(req)
             if resp is None:
@@ -548,6 +549,8 @@ class _Handler(BaseHTTPRequestHandler):
                     head=head,
                 )
             self.close_connection = True
+        finally:
+            site._count_in_flight(-1)
 
     def _send(self, resp: _Resp, *, head: bool) -> None:
         self.send_response(resp.status)
@@ -563,6 +566,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if not head and not no_body:
             self.wfile.write(resp.body)
+            self.site._count(len(resp.body))
         self.wfile.flush()
 
     def _stream_huge(self, params: dict[str, Any], *, head: bool) -> None:
@@ -643,6 +647,12 @@ class FakeWordPress:
         self.posts_per_rss = 10
         self.rest_mode = "ok"
         self.categories_mode = "ok"
+        # Plain WordPress sends no validators with its REST API; a cache in front may send an
+        # ETag of the answer's bytes and honour If-None-Match.
+        self.rest_etags = False
+        self.bytes_sent = 0  # response bodies written, for the polling benchmark
+        self.in_flight = 0  # requests being answered now, and the most there ever were
+        self.max_in_flight = 0
         self.created_gmt = utcnow()  # Last-Modified of a site without posts
         self._lock = threading.RLock()
         self._faults: list[_Fault] = []
@@ -797,6 +807,15 @@ class FakeWordPress:
     def _record(self, req: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(req)
+
+    def _count_in_flight(self, step: int) -> None:
+        with self._lock:
+            self.in_flight += step
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _count(self, sent: int) -> None:
+        with self._lock:
+            self.bytes_sent += sent
 
     def requests_to(self, prefix: str) -> list[RecordedRequest]:
         """Recorded requests whose target (path + query) starts with ``prefix``."""
@@ -1536,7 +1555,7 @@ class FakeWordPress:
         q = {k: v[-1] for k, v in req.query.items()}
         with self._lock:
             if route == "/wp/v2/posts":
-                return self._rest_posts(req, q)
+                return self._with_etag(req, self._rest_posts(req, q))
             if m := re.fullmatch(r"/wp/v2/posts/(\d+)", route):
                 post = self.posts.get(int(m.group(1)))
                 if post is None:
@@ -1556,6 +1575,14 @@ class FakeWordPress:
         raise self._rest_error(
             404, "rest_no_route", "No route was found matching the URL and request method."
         )
+
+    def _with_etag(self, req: RecordedRequest, resp: _Resp) -> _Resp:
+        if not self.rest_etags:
+            return resp
+        etag = '"' + hashlib.md5(resp.body).hexdigest() + '"'
+        if req.headers.get("if-none-match", "").strip() == etag:
+            return _Resp(304, [("ETag", etag)], kind="json")
+        return replace(resp, headers=[*resp.headers, ("ETag", etag)])
 
     def _rest_index(self) -> _Resp:
         home = self._home()
