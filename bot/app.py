@@ -8,6 +8,7 @@ import fcntl
 import logging
 import os
 import signal
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,7 @@ from bot.errors import AlreadyRunning, HrmBotError, StoreError, TokenRejected
 from bot.i18n import texts
 from bot.logs import REDACT
 from bot.ops import health
+from bot.ops.metrics import Metrics, StoreFigures
 from bot.searching import RateLimit
 from bot.services import Followed, Services
 from bot.site.client import SiteClient
@@ -167,6 +169,9 @@ def build_application(settings: Settings) -> BotApplication:
     if not settings.telegram_bot_token:
         raise HrmBotError("TELEGRAM_BOT_TOKEN is not set")
     pacer = Pacer(settings.send_rate)
+    metrics = None
+    if settings.metrics_port is not None:
+        metrics = Metrics([e.key for e in editions(settings)], settings.send_rate)
     app: BotApplication = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -179,7 +184,7 @@ def build_application(settings: Settings) -> BotApplication:
             )
         )
         .context_types(ContextTypes(context=BotContext))
-        .rate_limiter(PacedLimiter(pacer))
+        .rate_limiter(PacedLimiter(pacer, metrics.message_sent if metrics else None))
         .post_init(_post_init)
         .post_stop(_post_stop)
         .post_shutdown(_post_shutdown)
@@ -187,8 +192,26 @@ def build_application(settings: Settings) -> BotApplication:
     )
     app.bot_data["settings"] = settings
     app.bot_data["pacer"] = pacer
+    app.bot_data[METRICS] = metrics
     register_handlers(app)
     return app
+
+
+METRICS = "metrics"  # the Metrics of a running bot in bot_data; None when METRICS_PORT is off
+
+
+def _metrics(app: BotApplication) -> Metrics | None:
+    metrics = app.bot_data.get(METRICS)
+    return metrics if isinstance(metrics, Metrics) else None
+
+
+def start_metrics(app: BotApplication) -> None:
+    """Serve the metrics page when METRICS_PORT is set (once: run() starts it early, so that
+    a port in use stops the bot before it waits for Telegram). MetricsError if it cannot."""
+    metrics = _metrics(app)
+    port: int | None = app.bot_data["settings"].metrics_port
+    if metrics is not None and port is not None:
+        metrics.serve(port)
 
 
 def send_policy(settings: Settings) -> SendPolicy:
@@ -203,6 +226,8 @@ def send_policy(settings: Settings) -> SendPolicy:
 
 async def _post_init(app: BotApplication) -> None:
     settings: Settings = app.bot_data["settings"]
+    start_metrics(app)
+    metrics = _metrics(app)
     store = await Store.open(settings.database_path)
     followed: dict[str, Followed] = {}
     for edition in editions(settings):
@@ -226,7 +251,9 @@ async def _post_init(app: BotApplication) -> None:
     def render_digest(posts: Sequence[Post], row: Delivery) -> list[str]:
         return render.digest(posts, services.tree_of, row.day, texts.tr(row.language))
 
-    sender = Sender(app.bot, store, render_alert, send_policy(settings), render_digest)
+    sender = Sender(
+        app.bot, store, render_alert, send_policy(settings), render_digest, observer=metrics
+    )
     services = Services(
         settings,
         store,
@@ -237,6 +264,14 @@ async def _post_init(app: BotApplication) -> None:
         inline_limit=RateLimit(settings.inline_per_minute),
     )
     app.bot_data[BotContext.SERVICES] = services
+    if metrics is not None:
+
+        async def figures() -> StoreFigures:
+            totals = await store.totals()
+            posts = {key: totals.posts.get(one.site, 0) for key, one in followed.items()}
+            return StoreFigures(posts, totals.pending)
+
+        metrics.attach(asyncio.get_running_loop(), figures)
     try:
         # The default menu in English, and Persian descriptions for Persian Telegram apps.
         await app.bot.set_my_commands([(c, texts.tr("en")(d)) for c, d in texts.MENU])
@@ -275,8 +310,12 @@ async def _poll_job(context: BotContext) -> None:
 async def _poll(context: BotContext, one: Followed) -> None:
     services = context.services
     delay = services.settings.poll_interval
+    metrics = _metrics(context.application)  # type: ignore[arg-type]
+    started = time.monotonic()
     try:
         result = await one.poller.poll()
+        if metrics is not None:
+            metrics.poll_done(one.edition.key, result.ok, time.monotonic() - started)
         if result.ok:
             log.info("poll %s: %s", one.edition.key, result.summary())
         else:
@@ -294,6 +333,8 @@ async def _poll(context: BotContext, one: Followed) -> None:
         raise
     except Exception:
         log.exception("poll %s: unexpected failure", one.edition.key)
+        if metrics is not None:
+            metrics.poll_done(one.edition.key, False, time.monotonic() - started)
     queue = context.application.job_queue
     if queue is not None:
         # context.application is typed generically by PTB; it is our BotApplication.
@@ -322,6 +363,11 @@ async def _post_stop(app: BotApplication) -> None:
 
 
 async def _post_shutdown(app: BotApplication) -> None:
+    metrics = _metrics(app)
+    if metrics is not None:
+        # Before the store closes: a scrape from now on reads nothing of it.
+        metrics.detach()
+        metrics.stop()
     services = app.bot_data.get(BotContext.SERVICES)
     if isinstance(services, Services):
         for one in services:
@@ -393,8 +439,10 @@ async def _check_store(path: Path) -> None:
 def run(settings: Settings, **polling: Any) -> None:
     """``hrm-bot run``: long polling until SIGINT or SIGTERM."""
     lock = lock_database(settings.database_path)
+    app: BotApplication | None = None
     try:
         app = build_application(settings)
+        start_metrics(app)
         # run_polling runs on the current event loop: the first getMe must run on it too, so
         # that the connections it opens are the ones polling uses.
         loop = asyncio.new_event_loop()
@@ -424,4 +472,7 @@ def run(settings: Settings, **polling: Any) -> None:
         # the token, so it is not passed on.
         raise TokenRejected("Telegram rejected the bot token: check TELEGRAM_BOT_TOKEN") from None
     finally:
+        metrics = _metrics(app) if app is not None else None
+        if metrics is not None:
+            metrics.stop()  # when the bot stopped before post_shutdown could
         lock.close()

@@ -25,6 +25,7 @@ from bot.errors import (
     FeedError,
     FetchError,
     InvalidQueryError,
+    MetricsError,
     StoreError,
     TokenRejected,
 )
@@ -112,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Run the bot: answer commands, poll the site every POLL_INTERVAL seconds and send "
         "alerts. Needs TELEGRAM_BOT_TOKEN. Waits and retries while Telegram cannot be "
         "reached; stops cleanly on SIGINT or SIGTERM. One bot per database: a second run "
-        "refuses to start.",
+        "refuses to start. With METRICS_PORT set, serves Prometheus metrics at "
+        "http://127.0.0.1:METRICS_PORT/metrics.",
     )
     ingest = command(
         "ingest",
@@ -661,7 +663,7 @@ def run_bot(settings: Settings) -> int:
     except TokenRejected as exc:
         print(f"hrm-bot: {logs.REDACT(str(exc))}", file=sys.stderr)
         return 2
-    except (AlreadyRunning, StoreError) as exc:
+    except (AlreadyRunning, MetricsError, StoreError) as exc:
         print(f"hrm-bot: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -44,6 +44,8 @@ class Settings:
     inline_per_minute: int = 60
     # Failed polls in a row of one edition before ADMIN_IDS hear of it (bot.ops.health).
     health_failures: int = 5
+    # Serves Prometheus metrics on 127.0.0.1 at this port (bot.ops.metrics); None: off.
+    metrics_port: int | None = None
     # Where each value given came from ("the environment" or a .env path), for messages.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -178,6 +180,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "search_per_minute": _number(1, 10_000, whole=True),
     "inline_per_minute": _number(1, 10_000, whole=True),
     "health_failures": _number(1, 1000, whole=True),
+    "metrics_port": _number(1, 65535, whole=True),
 }
 KNOWN = frozenset(name.upper() for name in PARSERS)
 # Settings whose empty value means "off" rather than "the default".

@@ -12,6 +12,7 @@ __all__ = [
     "FetchError",
     "HrmBotError",
     "InvalidQueryError",
+    "MetricsError",
     "NotModified",
     "StoreError",
     "TokenRejected",
@@ -45,6 +46,10 @@ class FeedError(HrmBotError):
 
 class AlreadyRunning(HrmBotError):
     """Another hrm-bot holds the lock of this database."""
+
+
+class MetricsError(HrmBotError):
+    """The metrics page cannot be served on METRICS_PORT (the port is taken, say)."""
 
 
 class TokenRejected(HrmBotError):

@@ -39,6 +39,14 @@ class DailyAlerts:
     sent: tuple[int, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """The archive and the outbox as they are now (for the metrics page)."""
+
+    posts: dict[str, int]  # per site: reports stored
+    pending: int  # alerts waiting to be sent, postponed ones included
+
+
 def month_starts(now: datetime, months: int) -> list[datetime]:
     """The first instants of the last ``months`` months (``now``'s month last), then of the
     month after ``now``'s: the window's bounds and its columns."""
@@ -147,3 +155,12 @@ async def alerts_per_day(db: aiosqlite.Connection, now: datetime, days: int = 30
             if day in sent:
                 sent[day] = int(n)
     return DailyAlerts(days=labels, sent=tuple(sent.values()))
+
+
+async def totals(db: aiosqlite.Connection) -> Totals:
+    async with db.execute("SELECT site, count(*) FROM posts GROUP BY site") as cur:
+        posts = {str(site): int(n) for site, n in await cur.fetchall()}
+    # Held rows wait for their chat's digest time, not for the sender: not counted.
+    async with db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'") as cur:
+        row = await cur.fetchone()
+    return Totals(posts=posts, pending=int(row[0]) if row else 0)

@@ -15,7 +15,14 @@ from storage import categories, chats, export, health, outbox, posts, search, wa
 from storage.categories import CategoryTree
 from storage.chats import ChatSettings, Subscription
 from storage.db import Writer, connect
-from storage.figures import DailyAlerts, MonthlyPosts, alerts_per_day, posts_per_month
+from storage.figures import (
+    DailyAlerts,
+    MonthlyPosts,
+    Totals,
+    alerts_per_day,
+    posts_per_month,
+    totals,
+)
 from storage.health import Condition
 from storage.models import Category, Post, PostIn, SearchPage, SearchQuery, UpsertResult
 from storage.outbox import Delivery
@@ -519,3 +526,8 @@ class Store:
         """Alerts sent per day (UTC) for the last ``days`` days, today included."""
         async with self.writer.reading() as db:
             return await alerts_per_day(db, now or utcnow(), days)
+
+    async def totals(self) -> Totals:
+        """Reports stored per site and alerts pending, as committed."""
+        async with self.writer.reading() as db:
+            return await totals(db)

@@ -65,8 +65,10 @@ class PacedLimiter(BaseRateLimiter[dict[str, Any]]):
     caller untouched: retrying here would pause every chat.
     """
 
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(self, pacer: Pacer, on_sent: Callable[[], None] | None = None) -> None:
         self.pacer = pacer
+        # Told of each message-sending call that Telegram accepted (bot.ops.metrics).
+        self.on_sent = on_sent
 
     async def initialize(self) -> None:
         return None
@@ -83,9 +85,13 @@ class PacedLimiter(BaseRateLimiter[dict[str, Any]]):
         data: dict[str, Any],
         rate_limit_args: dict[str, Any] | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        if endpoint.lower() in PACED_METHODS:
-            await self.pacer.acquire(priority=not (rate_limit_args or {}).get("bulk"))
-        return await callback(*args, **kwargs)
+        if endpoint.lower() not in PACED_METHODS:
+            return await callback(*args, **kwargs)
+        await self.pacer.acquire(priority=not (rate_limit_args or {}).get("bulk"))
+        result = await callback(*args, **kwargs)
+        if self.on_sent is not None:
+            self.on_sent()
+        return result
 
 
 class ChatPace:

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from telegram import Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
@@ -40,6 +40,22 @@ log = logging.getLogger(__name__)
 Render = Callable[[Post, Delivery, bool], str]
 # A chat's digest: its posts, the row (its day, its language) -> the messages.
 RenderDigest = Callable[[Sequence[Post], Delivery], list[str]]
+
+
+class DeliveryObserver(Protocol):
+    """Hears how alerts end (bot.ops.metrics counts them); a digest tells of its reports."""
+
+    def alerts_sent(self, n: int) -> None: ...
+
+    def alerts_failed(self, n: int) -> None: ...
+
+
+class _Unobserved:
+    def alerts_sent(self, n: int) -> None:
+        pass
+
+    def alerts_failed(self, n: int) -> None:
+        pass
 
 
 def silent(row: Delivery, now: datetime) -> bool:
@@ -85,8 +101,10 @@ class Sender:
         policy: SendPolicy,
         render_digest: RenderDigest | None = None,
         clock: Callable[[], datetime] = utcnow,
+        observer: DeliveryObserver | None = None,
     ) -> None:
         self.bot = bot
+        self.observer: DeliveryObserver = observer or _Unobserved()
         self.store = store
         self.render = render
         self.render_digest = render_digest
@@ -256,20 +274,29 @@ class Sender:
                 lambda error: store.fail_notice(chat, key, error),
             )
         if job == self._send_digest:
+
+            async def fail_digest(error: str) -> None:
+                await store.fail_digest(chat, row.day, error)
+                self.observer.alerts_failed(len(await store.digest_items(chat, row.day)))
+
             return _Outcomes(
                 "a digest",
                 lambda until, error, counted: store.postpone_digest(
                     chat, row.day, until, error, count_attempt=counted
                 ),
-                lambda error: store.fail_digest(chat, row.day, error),
+                fail_digest,
             )
         return _Outcomes(
             "an alert",
             lambda until, error, counted: store.postpone(
                 chat, row.post_id, until, error, count_attempt=counted
             ),
-            lambda error: store.mark_failed(chat, row.post_id, error),
+            functools.partial(self._fail_alert, row),
         )
+
+    async def _fail_alert(self, row: Delivery, error: str) -> None:
+        await self.store.mark_failed(row.chat_id, row.post_id, error)
+        self.observer.alerts_failed(1)
 
     async def _call(
         self, row: Delivery, outcomes: _Outcomes, call: Callable[[], Awaitable[Message]]
@@ -311,7 +338,7 @@ class Sender:
             self._posts.pop(row.post_id, None)
             post = await self._post(row.post_id)
         if post is None:
-            await self.store.mark_failed(row.chat_id, row.post_id, "post no longer stored")
+            await self._fail_alert(row, "post no longer stored")
             return
         message = await self._call(
             row,
@@ -324,6 +351,7 @@ class Sender:
         log.debug("sender: post %d sent to chat %d", row.post_id, row.chat_id)
         self.pace.sent(row.chat_id, row.chat_type, time.monotonic())
         self.sent += 1
+        self.observer.alerts_sent(1)
 
     async def _send_text(self, row: Delivery, text: str) -> Message:
         """An alert or a digest's part, queued behind the replies to users (bulk)."""
@@ -433,6 +461,7 @@ class Sender:
                 await asyncio.sleep(max(self.pace.ready_at(row.chat_id) - time.monotonic(), 0))
         await self.store.digest_sent(row.chat_id, row.day, message_id)
         self.sent += 1
+        self.observer.alerts_sent(len(ids))
         log.debug("sender: digest of %d reports sent to chat %d", len(posts), row.chat_id)
 
     # -- notices ------------------------------------------------------------------------------
