@@ -21,12 +21,14 @@ from bot.config import Settings, load_settings
 from bot.errors import (
     AlreadyRunning,
     ArchiveMissing,
+    CannotListen,
     ConfigError,
     FeedError,
     FetchError,
     InvalidQueryError,
     StoreError,
     TokenRejected,
+    WebhookRejected,
 )
 from bot.ops.export import Writer, record
 from bot.site.client import SiteClient
@@ -108,11 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     command(
         "run",
-        "run the Telegram bot (long polling) until SIGINT or SIGTERM",
+        "run the Telegram bot (long polling, or a webhook) until SIGINT or SIGTERM",
         "Run the bot: answer commands, poll the site every POLL_INTERVAL seconds and send "
-        "alerts. Needs TELEGRAM_BOT_TOKEN. Waits and retries while Telegram cannot be "
-        "reached; stops cleanly on SIGINT or SIGTERM. One bot per database: a second run "
-        "refuses to start.",
+        "alerts. Needs TELEGRAM_BOT_TOKEN. Takes updates by long polling or, when WEBHOOK_URL "
+        "is set, as a webhook: Telegram POSTs them to that https URL, and a reverse proxy "
+        "forwards them to WEBHOOK_LISTEN:WEBHOOK_PORT (127.0.0.1:8443). Waits and retries "
+        "while Telegram cannot be reached; stops cleanly on SIGINT or SIGTERM. One bot per "
+        "database: a second run refuses to start.",
     )
     ingest = command(
         "ingest",
@@ -658,10 +662,10 @@ def run_bot(settings: Settings) -> int:
 
     try:
         run(settings)
-    except TokenRejected as exc:
+    except (TokenRejected, WebhookRejected) as exc:
         print(f"hrm-bot: {logs.REDACT(str(exc))}", file=sys.stderr)
         return 2
-    except (AlreadyRunning, StoreError) as exc:
+    except (AlreadyRunning, CannotListen, StoreError) as exc:
         print(f"hrm-bot: {exc}", file=sys.stderr)
         return 1
     return 0

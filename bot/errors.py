@@ -7,6 +7,7 @@ from storage.errors import ArchiveMissing, InvalidQueryError, StoreError
 __all__ = [
     "AlreadyRunning",
     "ArchiveMissing",
+    "CannotListen",
     "ConfigError",
     "FeedError",
     "FetchError",
@@ -15,6 +16,7 @@ __all__ = [
     "NotModified",
     "StoreError",
     "TokenRejected",
+    "WebhookRejected",
     "WrongEdition",
 ]
 
@@ -52,6 +54,15 @@ class TokenRejected(HrmBotError):
 
     The message never holds the token.
     """
+
+
+class WebhookRejected(HrmBotError):
+    """Telegram refused WEBHOOK_URL in setWebhook (a host it cannot resolve, say); retrying
+    cannot help. The message never holds the secret token."""
+
+
+class CannotListen(HrmBotError):
+    """Webhook mode cannot listen on WEBHOOK_LISTEN:WEBHOOK_PORT (in use, not ours)."""
 
 
 class WrongEdition(FeedError):
