@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -34,11 +34,12 @@ from bot.context import BotApplication, BotContext
 from bot.delivery import render
 from bot.delivery.pacing import PacedLimiter, Pacer
 from bot.delivery.sender import Sender, SendPolicy
-from bot.errors import AlreadyRunning, HrmBotError, StoreError, TokenRejected
+from bot.errors import AlreadyRunning, HrmBotError, StoreError, TokenRejected, WebhookRejected
 from bot.i18n import texts
 from bot.logs import REDACT
 from bot.ops import health
 from bot.ops.metrics import Metrics, StoreFigures
+from bot.ops.webhook import Webhook, check_listen, limit_body_size, webhook_of
 from bot.searching import RateLimit
 from bot.services import Followed, Services
 from bot.site.client import SiteClient
@@ -375,11 +376,15 @@ async def _post_shutdown(app: BotApplication) -> None:
         await services.store.close()
 
 
-async def reach_telegram(app: BotApplication, api_url: str) -> bool:
-    """getMe until Telegram answers; False when SIGINT or SIGTERM came first.
+async def reach_telegram(
+    app: BotApplication, api_url: str, webhook: Webhook | None = None
+) -> bool:
+    """getMe (and setWebhook in webhook mode) until Telegram answers; False when SIGINT or
+    SIGTERM came first.
 
     Network errors, time-outs, 5xx and flood waits are retried with backoff, one log line a
-    try. A rejected token cannot get better by waiting: TokenRejected.
+    try. A rejected token cannot get better by waiting: TokenRejected; nor a webhook URL that
+    Telegram refuses: WebhookRejected.
     """
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -392,12 +397,27 @@ async def reach_telegram(app: BotApplication, api_url: str) -> bool:
             try:
                 # Bot.initialize calls getMe; done once, run_polling does not repeat it.
                 await app.bot.initialize()
+                if webhook is not None:
+                    # Set here first, where a refusal stops the bot with one line: run_webhook
+                    # sets it again, the same, but retries a refusal forever and only logs it
+                    # at DEBUG, with the bot deaf meanwhile.
+                    await app.bot.set_webhook(
+                        webhook.url,
+                        secret_token=webhook.secret,
+                        allowed_updates=Update.ALL_TYPES,
+                    )
                 return True
             except InvalidToken:
                 raise TokenRejected(
                     f"Telegram rejected the bot token (getMe at {api_url} answered "
                     "Unauthorized or Not Found): check TELEGRAM_BOT_TOKEN, as @BotFather gave "
                     "it, and TELEGRAM_API_URL"
+                ) from None
+            except BadRequest as exc:  # a NetworkError for the library, but final
+                raise WebhookRejected(
+                    f"Telegram refused WEBHOOK_URL in setWebhook ({_reason(exc)}): check that "
+                    "its host name resolves and that it is an https URL on port 443, 80, 88 "
+                    "or 8443"
                 ) from None
             except (NetworkError, RetryAfter) as exc:
                 delay = REACH_DELAYS[min(attempt, len(REACH_DELAYS) - 1)]
@@ -437,10 +457,20 @@ async def _check_store(path: Path) -> None:
 
 
 def run(settings: Settings, **polling: Any) -> None:
-    """``hrm-bot run``: long polling until SIGINT or SIGTERM."""
+    """``hrm-bot run``: long polling, or a webhook when WEBHOOK_URL is set, until SIGINT or
+    SIGTERM."""
     lock = lock_database(settings.database_path)
     app: BotApplication | None = None
+    webhook = webhook_of(settings)
     try:
+        if webhook is not None:
+            # Like the store, an address in use will not get better by waiting for Telegram.
+            check_listen(webhook.listen, webhook.port)
+            # Never logged by us; masked in case a library does. Not a short one: masking
+            # every "abc" would garble the logs, and a secret that short guards little anyway.
+            if len(webhook.secret) >= 8:
+                REDACT.add(webhook.secret)
+            limit_body_size()
         app = build_application(settings)
         start_metrics(app)
         # run_polling runs on the current event loop: the first getMe must run on it too, so
@@ -451,7 +481,9 @@ def run(settings: Settings, **polling: Any) -> None:
         try:
             # A database that cannot be used will not get better by waiting for Telegram.
             loop.run_until_complete(_check_store(settings.database_path))
-            reached = loop.run_until_complete(reach_telegram(app, settings.telegram_api_url))
+            reached = loop.run_until_complete(
+                reach_telegram(app, settings.telegram_api_url, webhook)
+            )
         finally:
             if not reached:
                 loop.run_until_complete(app.bot.shutdown())
@@ -459,9 +491,25 @@ def run(settings: Settings, **polling: Any) -> None:
         if not reached:
             return
         # Pending updates are kept: messages sent while the bot was down get their answers.
-        # bootstrap_retries=-1: a network blip between getMe and the first getUpdates is
-        # retried rather than fatal.
-        app.run_polling(
+        # bootstrap_retries=-1: a network blip between getMe and the first getUpdates (or
+        # setWebhook) is retried rather than fatal.
+        if webhook is None:
+            # Its start deletes any webhook left by a run in webhook mode, or Telegram would
+            # refuse getUpdates.
+            app.run_polling(
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+                bootstrap_retries=-1,
+                **polling,
+            )
+            return
+        log.info("%s", webhook.describe())
+        app.run_webhook(
+            listen=webhook.listen,
+            port=webhook.port,
+            url_path=webhook.route,
+            webhook_url=webhook.url,
+            secret_token=webhook.secret,
             allowed_updates=Update.ALL_TYPES,
             drop_pending_updates=False,
             bootstrap_retries=-1,

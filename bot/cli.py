@@ -21,6 +21,7 @@ from bot.config import Settings, load_settings
 from bot.errors import (
     AlreadyRunning,
     ArchiveMissing,
+    CannotListen,
     ConfigError,
     FeedError,
     FetchError,
@@ -28,6 +29,7 @@ from bot.errors import (
     MetricsError,
     StoreError,
     TokenRejected,
+    WebhookRejected,
 )
 from bot.ops.export import Writer, record
 from bot.site.client import SiteClient
@@ -109,12 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     command(
         "run",
-        "run the Telegram bot (long polling) until SIGINT or SIGTERM",
+        "run the Telegram bot (long polling, or a webhook) until SIGINT or SIGTERM",
         "Run the bot: answer commands, poll the site every POLL_INTERVAL seconds and send "
-        "alerts. Needs TELEGRAM_BOT_TOKEN. Waits and retries while Telegram cannot be "
-        "reached; stops cleanly on SIGINT or SIGTERM. One bot per database: a second run "
-        "refuses to start. With METRICS_PORT set, serves Prometheus metrics at "
-        "http://127.0.0.1:METRICS_PORT/metrics.",
+        "alerts. Needs TELEGRAM_BOT_TOKEN. Takes updates by long polling or, when WEBHOOK_URL "
+        "is set, as a webhook: Telegram POSTs them to that https URL, and a reverse proxy "
+        "forwards them to WEBHOOK_LISTEN:WEBHOOK_PORT (127.0.0.1:8443). Waits and retries "
+        "while Telegram cannot be reached; stops cleanly on SIGINT or SIGTERM. One bot per "
+        "database: a second run refuses to start. With METRICS_PORT set, serves Prometheus "
+        "metrics at http://127.0.0.1:METRICS_PORT/metrics.",
     )
     ingest = command(
         "ingest",
@@ -660,10 +664,10 @@ def run_bot(settings: Settings) -> int:
 
     try:
         run(settings)
-    except TokenRejected as exc:
+    except (TokenRejected, WebhookRejected) as exc:
         print(f"hrm-bot: {logs.REDACT(str(exc))}", file=sys.stderr)
         return 2
-    except (AlreadyRunning, MetricsError, StoreError) as exc:
+    except (AlreadyRunning, CannotListen, MetricsError, StoreError) as exc:
         print(f"hrm-bot: {exc}", file=sys.stderr)
         return 1
     return 0

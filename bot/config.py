@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import math
 import os
 import re
@@ -46,6 +47,12 @@ class Settings:
     health_failures: int = 5
     # Serves Prometheus metrics on 127.0.0.1 at this port (bot.ops.metrics); None: off.
     metrics_port: int | None = None
+    # Webhook mode when set: Telegram POSTs updates to this https URL instead of our polling.
+    webhook_url: str = ""
+    # The X-Telegram-Bot-Api-Secret-Token updates must carry; None: a random one each start.
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
     # Where each value given came from ("the environment" or a .env path), for messages.
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -80,6 +87,65 @@ def _api_url(name: str, value: str) -> str:
             "without /bot or the token: the bot adds /bot<token>/<method> itself"
         )
     return value.strip().rstrip("/")
+
+
+# The only ports Telegram sends webhooks to. Checked here, so that a wrong port is one line
+# at start rather than a setWebhook refused later; the reverse proxy in front can listen on
+# any of them whatever WEBHOOK_PORT is.
+WEBHOOK_PORTS = (443, 80, 88, 8443)
+# Unreserved URL characters, ":" and "/": the path is also the route python-telegram-bot's server
+# matches, and these mean the same in a URL, in a route and in a reverse proxy's configuration.
+_WEBHOOK_PATH = re.compile(r"[A-Za-z0-9._~:/-]*")
+
+
+def _webhook_url(name: str, value: str) -> str:
+    # Never echoed: people put the bot token in the path, as python-telegram-bot's examples do.
+    example = "such as https://bot.example.org/telegram"
+    parts = urlsplit(value.strip())
+    if parts.scheme != "https" or not parts.hostname:
+        raise ConfigError(
+            f"{name} must be an https URL {example}: Telegram sends webhooks over https only"
+        )
+    if parts.username is not None or parts.password is not None:
+        raise ConfigError(f"{name} must not hold a user name or password")
+    try:
+        port = parts.port or 443
+    except ValueError:
+        raise ConfigError(f"{name} has a port that is not a number from 1 to 65535") from None
+    if port not in WEBHOOK_PORTS:
+        raise ConfigError(
+            f"{name} must use port 443, 80, 88 or 8443, the only ones Telegram sends webhooks "
+            f"to, got port {port}; WEBHOOK_PORT, where the bot itself listens, may be any"
+        )
+    if not _WEBHOOK_PATH.fullmatch(parts.path) or parts.fragment:
+        raise ConfigError(
+            f"{name} must have a path of letters, digits and . _ ~ - : / only, {example}"
+        )
+    return value.strip()
+
+
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _webhook_secret(name: str, value: str) -> str:
+    secret = value.strip()
+    if not _SECRET.fullmatch(secret):
+        # Not echoed, not even in part.
+        raise ConfigError(
+            f"{name} must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - (what Telegram "
+            "accepts as a secret token)"
+        )
+    return secret
+
+
+def _listen(name: str, value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be an IP address to listen on, such as 127.0.0.1 (this machine "
+            f"only), ::1 or 0.0.0.0 (every interface), got {value!r}"
+        ) from None
 
 
 def _plain(number: float) -> str:
@@ -181,6 +247,10 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "inline_per_minute": _number(1, 10_000, whole=True),
     "health_failures": _number(1, 1000, whole=True),
     "metrics_port": _number(1, 65535, whole=True),
+    "webhook_url": _webhook_url,
+    "webhook_secret": _webhook_secret,
+    "webhook_listen": _listen,
+    "webhook_port": _number(1, 65535, whole=True),
 }
 KNOWN = frozenset(name.upper() for name in PARSERS)
 # Settings whose empty value means "off" rather than "the default".

@@ -7,6 +7,7 @@ from storage.errors import ArchiveMissing, InvalidQueryError, StoreError
 __all__ = [
     "AlreadyRunning",
     "ArchiveMissing",
+    "CannotListen",
     "ConfigError",
     "FeedError",
     "FetchError",
@@ -16,6 +17,7 @@ __all__ = [
     "NotModified",
     "StoreError",
     "TokenRejected",
+    "WebhookRejected",
     "WrongEdition",
 ]
 
@@ -57,6 +59,15 @@ class TokenRejected(HrmBotError):
 
     The message never holds the token.
     """
+
+
+class WebhookRejected(HrmBotError):
+    """Telegram refused WEBHOOK_URL in setWebhook (a host it cannot resolve, say); retrying
+    cannot help. The message never holds the secret token."""
+
+
+class CannotListen(HrmBotError):
+    """Webhook mode cannot listen on WEBHOOK_LISTEN:WEBHOOK_PORT (in use, not ours)."""
 
 
 class WrongEdition(FeedError):

@@ -80,6 +80,23 @@ class JsonFormatter(logging.Formatter):
         return self.redact(json.dumps(entry, ensure_ascii=False))
 
 
+class WithholdUpdates(logging.Filter):
+    """python-telegram-bot's webhook server logs an update it cannot read, whole, at CRITICAL:
+    someone's message. The line and its traceback stay; the update goes."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args and "Received data was" in str(record.msg):
+            record.msg = (
+                "an update received on the webhook could not be read and was refused (400); "
+                "its data is not logged"
+            )
+            record.args = ()
+        return True
+
+
+WITHHOLD_UPDATES = WithholdUpdates()
+
+
 def configure(level: str, secrets: Iterable[str] = (), *, json_lines: bool = False) -> None:
     REDACT.add(*secrets)
     logging.basicConfig(level=level, force=True)
@@ -103,3 +120,5 @@ def quiet_libraries(level: str) -> None:
     # Its one error is "invalid JSON" with a proxy's whole error page and a traceback; the
     # same failure reaches the caller as NetworkError, which logs it in one line.
     logging.getLogger("telegram.request").setLevel(logging.CRITICAL)
+    # The webhook server's logger (telegram/ext/_utils/webhookhandler.py).
+    logging.getLogger("telegram.ext.Updater").addFilter(WITHHOLD_UPDATES)

@@ -189,6 +189,10 @@ _NOT_MODIFIED = (
 _QUERY_TOO_OLD = (
     "Bad Request: query is too old and response timeout expired or query ID is invalid"
 )
+_WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
 _FAULT_DESCRIPTIONS = {
     400: "Bad Request: injected error",
     401: "Unauthorized",
@@ -672,6 +676,8 @@ class FakeTelegram:
         self._flood_per_second: int | None = None
         self._flood_retry_after = 1
         self._recent_sends: deque[float] = deque()
+        #: what the last setWebhook set (url, secret_token, ...); None while polling
+        self.webhook: JSONDict | None = None
 
         self._methods: dict[str, tuple[str, Callable[[JSONDict], Any]]] = {}
         for name in dir(self):
@@ -1143,6 +1149,11 @@ class FakeTelegram:
                 iq["chat_type"] = chat_type
             self._queue({"inline_query": iq})
             return qid
+
+    def next_update(self) -> JSONDict:
+        """Takes the oldest queued update, as Telegram does to POST it to a webhook."""
+        with self._lock:
+            return self._updates.popleft()
 
     def updates_pending(self) -> int:
         """Updates queued and not yet confirmed by a getUpdates offset."""
@@ -1693,13 +1704,43 @@ class FakeTelegram:
         return True
 
     def _m_deleteWebhook(self, p: JSONDict) -> bool:
-        if p.get("drop_pending_updates") is True:
-            with self._lock:
+        with self._lock:
+            self.webhook = None
+            if p.get("drop_pending_updates") is True:
                 self._updates.clear()
         return True
 
+    def _m_setWebhook(self, p: JSONDict) -> bool:
+        url = p.get("url")
+        if not isinstance(url, str):
+            raise _bad("bad webhook: URL must be a string")
+        if not url:  # an empty URL removes the webhook, as deleteWebhook does
+            return self._m_deleteWebhook(p)
+        parts = urlsplit(url)
+        if parts.scheme != "https":
+            raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
+        if (parts.port or 443) not in (443, 80, 88, 8443):
+            raise _bad("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+        if (parts.hostname or "").endswith(".invalid"):  # RFC 2606: never resolves
+            raise _bad("bad webhook: Failed to resolve host: Name or service not known")
+        secret = p.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise _bad("bad webhook: Secret token contains unallowed characters")
+        with self._lock:
+            self.webhook = dict(p)
+            if p.get("drop_pending_updates") is True:
+                self._updates.clear()
+            self._updates_cond.notify_all()  # a waiting getUpdates answers 409 Conflict
+        return True
+
     def _m_getWebhookInfo(self, p: JSONDict) -> JSONDict:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        with self._lock:
+            url = self.webhook["url"] if self.webhook else ""
+            return {
+                "url": url,
+                "has_custom_certificate": False,
+                "pending_update_count": len(self._updates),
+            }
 
     def _m_getUpdates(self, p: JSONDict) -> list[JSONDict]:
         offset = p.get("offset")
@@ -1716,6 +1757,8 @@ class FakeTelegram:
         timeout = min(max(float(timeout), 0.0), self.max_poll_timeout)
         deadline = time.monotonic() + timeout
         with self._updates_cond:
+            if self.webhook is not None:
+                raise ApiError(409, _WEBHOOK_ACTIVE)
             if allowed is not None:
                 if not isinstance(allowed, list):
                     raise _bad("can't parse allowed updates")
@@ -1744,6 +1787,8 @@ class FakeTelegram:
                 self._updates_cond.wait(remaining)
                 if self._poll_generation != generation:
                     raise ApiError(409, _FAULT_DESCRIPTIONS[409])
+                if self.webhook is not None:
+                    raise ApiError(409, _WEBHOOK_ACTIVE)
 
     @staticmethod
     def _update_type(update: JSONDict) -> str:
