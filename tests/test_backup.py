@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from storage import CategoryTree, PostIn, Store, StoreError
+from storage import ALL, CategoryTree, PostIn, Store, StoreError
 from storage.backup import backup
+from tests.botharness import fast_settings, first_poll_done, running_bot, wait_until
+from tests.conftest import site_key
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.wordpress import FakeWordPress
 from tests.test_cli import env, run  # noqa: F401  (env: a fixture)
 
 SITE = "iran-hrm.com"
@@ -114,3 +118,46 @@ def test_the_command_without_an_archive(
     assert code == 1
     assert "fill it with `hrm-bot ingest`" in capsys.readouterr().err
     assert not (env / "data" / "db.sqlite3").exists()
+
+
+async def test_a_copy_made_during_a_fan_out_holds_every_post_and_alert(tmp_path: Path) -> None:
+    """Through the running bot: a copy taken while the sender works through the outbox."""
+    chats = list(range(1001, 1061))
+    tg = FakeTelegram()
+    tg.start()
+    for chat in chats:
+        tg.private(chat, known=True)
+    wp = FakeWordPress.from_fixtures()
+    wp.start()
+    try:
+        # 60 alerts at 30 a second: the copy is taken while some are sent and some wait.
+        settings = fast_settings(tg, wp, tmp_path / "db.sqlite3", send_rate=30.0)
+        async with running_bot(settings, tg, wp) as bot:
+            site = site_key(wp.url)
+            await first_poll_done(bot.store, site)
+            for chat in chats:
+                await bot.store.subscribe(chat, "private", site, [ALL], "en")
+            wp.add_post(title="Fanned out")
+            await bot.poll()
+
+            async def statuses() -> dict[str, int]:
+                return await bot.outbox()
+
+            await wait_until(
+                statuses,
+                lambda got: got.get("sent", 0) > 0 and got.get("pending", 0) > 0,
+                what="a fan-out under way",
+            )
+            size = await backup(settings.database_path, tmp_path / "copy.sqlite3")
+            await bot.wait_outbox({"sent": len(chats)}, timeout=10)
+    finally:
+        wp.stop()
+        tg.stop()
+    copy = tmp_path / "copy.sqlite3"
+    assert size == copy.stat().st_size
+    check, posts, indexed = counts(copy)
+    assert (check, posts, indexed) == ("ok", 21, 21)
+    with sqlite3.connect(copy) as db:
+        rows = dict(db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
+    # Every alert is in the copy, each either sent or still to send; none half-written.
+    assert sum(rows.values()) == len(chats) and set(rows) <= {"sent", "pending"}
