@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
         "POLL_INTERVAL old, printing one line for each; otherwise exit 1 with one line on "
         "stderr for each edition that is late (or never polled successfully). Only reads the "
         "database: creates, migrates and locks nothing, so it is safe every minute while "
-        "`hrm-bot run` runs.",
+        "`hrm-bot run` runs. The Docker image's HEALTHCHECK runs it.",
     )
     for sub_parser in (ingest, backfill, search, categories, status, stats, export):
         sub_parser.add_argument(
