@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -92,6 +92,11 @@ examples:
 """
 
 SEARCH_OPTIONS = ("--category", "--limit")
+
+# Poll intervals the last success may be old before `health` fails (the issue's figure). A
+# failing site doubles the wait between polls (poller.backoff_delay), so a few failures in a
+# row pass; a site that has failed for this long is worth a look.
+STALE_AFTER = 10
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,6 +224,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument(
         "--plain", action="store_true", help="CSV: cells as stored, for programs (no apostrophe)"
+    )
+    command(
+        "health",
+        "exit 0 if every edition polled successfully of late (for a container's health check)",
+        f"Exit 0 when each followed edition's last successful poll is at most {STALE_AFTER} x "
+        "POLL_INTERVAL old, printing one line for each; otherwise exit 1 with one line on "
+        "stderr for each edition that is late (or never polled successfully). Only reads the "
+        "database: creates, migrates and locks nothing, so it is safe every minute while "
+        "`hrm-bot run` runs. The Docker image's HEALTHCHECK runs it.",
     )
     for sub_parser in (ingest, backfill, search, categories, status, stats, export):
         sub_parser.add_argument(
@@ -485,6 +499,69 @@ def _write_whole(path: Path, data: bytes) -> None:
         raise
 
 
+async def cmd_health(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    chosen = editions(settings)
+    try:
+        store = await Store.open_read_only(settings.database_path)
+    except ArchiveMissing:
+        print(
+            f"hrm-bot: health: no database at {settings.database_path.absolute()} yet "
+            "(`hrm-bot run` creates it as it starts)",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        states = [(edition, await store.get_state(edition.site)) for edition in chosen]
+    finally:
+        await store.close()
+    limit = timedelta(seconds=STALE_AFTER * settings.poll_interval)
+    now = datetime.now(UTC)
+    code = 0
+    for edition, state in states:
+        ok, line = _freshness(state.get("last_success"), now, limit)
+        name = f"{edition.key} ({edition.site})"
+        if ok:
+            print(f"{name}: {line}", file=out)
+        else:
+            print(f"hrm-bot: health: {name}: {line}", file=sys.stderr)
+            code = 1
+    return code
+
+
+def _freshness(last: object, now: datetime, limit: timedelta) -> tuple[bool, str]:
+    """Whether an edition's last success (as site_state keeps it) is recent enough, and what
+    to say about it."""
+    if last is None:
+        return False, "no successful poll yet"
+    try:
+        when = datetime.fromisoformat(str(last))
+    except ValueError:
+        return False, f"the last success recorded is not a date ({str(last)[:40]!r})"
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    age = now - when
+    if age <= limit:
+        return True, f"last successful poll {last}, {_span(age)} ago"
+    return False, (
+        f"no successful poll since {last}, {_span(age)} ago (more than {STALE_AFTER} x "
+        f"POLL_INTERVAL = {_span(limit)})"
+    )
+
+
+def _span(length: timedelta) -> str:
+    """A length of time to a minute, as 2 d 3 h, 3 h 20 min, 12 min or 40 s."""
+    seconds = max(0, int(length.total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = seconds // 60
+    days, hours, minutes = minutes // 1440, minutes // 60 % 24, minutes % 60
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min"
+
+
 MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -541,6 +618,7 @@ def _open_output(path: Path, bom: bool) -> TextIO:
 COMMANDS: dict[str, Command] = {
     "export": cmd_export,
     "backup": cmd_backup,
+    "health": cmd_health,
     "ingest": cmd_ingest,
     "backfill": cmd_backfill,
     "search": cmd_search,

@@ -327,6 +327,43 @@ async def connect(path: Path, *, create: bool = True) -> aiosqlite.Connection:
     return db
 
 
+async def connect_read_only(path: Path) -> aiosqlite.Connection:
+    """Open the database at ``path`` to read only: never created, migrated or written, so that
+    a frequent check (a container's health check) cannot race the running bot's migration."""
+    if await asyncio.to_thread(path.is_dir):
+        raise StoreError(f"cannot open database {path}: it is a folder, not a file")
+    if not await asyncio.to_thread(path.is_file):
+        raise ArchiveMissing(path)
+    uri = f"{(await asyncio.to_thread(path.absolute)).as_uri()}?mode=ro"
+    try:
+        db = await aiosqlite.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open database {path}: {exc}") from exc
+    try:
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA busy_timeout = 5000")
+        async with db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        version = int(row[0]) if row else 0
+        if version != SCHEMA_VERSION:
+            why = (
+                "`hrm-bot run` migrates it when it starts"
+                if version < SCHEMA_VERSION
+                else "a newer hrm-bot wrote it"
+            )
+            raise StoreError(
+                f"database {path} has schema version {version}, this program "
+                f"{SCHEMA_VERSION}: {why}"
+            )
+    except sqlite3.Error as exc:
+        await db.close()
+        raise StoreError(f"cannot read database {path}: {exc}") from exc
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
 def make_folder(path: Path) -> None:
     """The database's folder, or a StoreError that names it and says why not."""
     try:

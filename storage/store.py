@@ -14,7 +14,7 @@ import aiosqlite
 from storage import categories, chats, export, health, outbox, posts, search, watches
 from storage.categories import CategoryTree
 from storage.chats import ChatSettings, Subscription
-from storage.db import Writer, connect
+from storage.db import Writer, connect, connect_read_only
 from storage.figures import (
     DailyAlerts,
     MonthlyPosts,
@@ -60,6 +60,12 @@ class Store:
     async def open(cls, path: Path, *, create: bool = True) -> Store:
         """Open the archive; with ``create=False`` a missing file is ArchiveMissing."""
         return cls(await connect(path, create=create), path)
+
+    @classmethod
+    async def open_read_only(cls, path: Path) -> Store:
+        """Open an existing archive of this program's schema to read it, changing nothing
+        (no folder, file, migration or journal mode); ArchiveMissing when there is none."""
+        return cls(await connect_read_only(path), path)
 
     async def close(self) -> None:
         await self.db.close()
