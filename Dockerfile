@@ -82,7 +82,7 @@ USER 10001:10001
 WORKDIR /data
 VOLUME ["/data"]
 # `hrm-bot health` fails when an edition's last successful poll is older than
-# 10 x POLL_INTERVAL (50 minutes by default). The bot polls as soon as Telegram answers;
+# 10 x POLL_INTERVAL (10 minutes by default). The bot polls as soon as Telegram answers;
 # 5 minutes cover a slow start (Telegram retried for two minutes, a poll falling back from
 # the REST API to the feed). Three failed checks a minute apart make the container unhealthy.
 HEALTHCHECK --interval=60s --timeout=20s --start-period=5m --retries=3 \
