@@ -26,12 +26,29 @@ def _paths(source: Path, dest: Path, force: bool) -> tuple[str, Path]:
         raise ArchiveMissing(source)
     if dest.is_dir():
         raise StoreError(f"{dest} is a folder: give a file name")
+    # --force must never replace the archive itself (or its log, index or lock): the running
+    # bot would go on writing to the replaced file, and lose all of it at its next start.
+    own = {Path(f"{source}{suffix}") for suffix in ("", "-wal", "-shm", "-journal", ".lock")}
+    if any(_same_file(dest, path) for path in own):
+        raise StoreError(f"{dest} is the archive itself (or one of its files): give another name")
+    if dest.exists() and not dest.is_file():
+        raise StoreError(f"{dest} is not a regular file: give another name")
     if dest.exists() and not force:
         raise StoreError(f"{dest} exists: give another name, or --force to replace it")
     folder = dest.parent
     if not folder.is_dir():
         raise StoreError(f"cannot write the backup: there is no folder {folder}")
     return f"{source.absolute().as_uri()}?mode=ro", folder / f".{dest.name}.{os.getpid()}.partial"
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same file, through links, relative paths or another name for its folder."""
+    if a.absolute() == b.absolute():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return a.resolve() == b.resolve()
 
 
 def _discard(tmp: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,6 +89,26 @@ async def test_what_backup_refuses(tmp_path: Path, tree: CategoryTree) -> None:
         await backup(source, tmp_path / "no" / "such" / "folder" / "copy.sqlite3")
     with pytest.raises(StoreError, match="is a folder"):
         await backup(source, tmp_path)
+    # Not even --force replaces the archive or its files, by whatever name they are given.
+    store = await Store.open(source)  # holds -wal and -shm open, as the bot does
+    try:
+        (tmp_path / "link").symlink_to(tmp_path)
+        for own in (
+            source,
+            tmp_path / "link" / "db.sqlite3",
+            tmp_path / "." / "db.sqlite3-wal",
+            tmp_path / "db.sqlite3-shm",
+            tmp_path / "db.sqlite3.lock",
+        ):
+            with pytest.raises(StoreError, match="is the archive itself"):
+                await backup(source, own, force=True)
+        os.mkfifo(tmp_path / "fifo")
+        with pytest.raises(StoreError, match="not a regular file"):
+            await backup(source, tmp_path / "fifo", force=True)
+        assert len(await store.get_posts([1])) == 1
+    finally:
+        await store.close()
+    assert counts(source) == ("ok", 1, 1)
     # A database still to be migrated (or being migrated) is not copied half-way.
     with sqlite3.connect(source) as db:
         db.execute("PRAGMA user_version = 2")
