@@ -212,7 +212,7 @@ def start_metrics(app: BotApplication) -> None:
     metrics = _metrics(app)
     port: int | None = app.bot_data["settings"].metrics_port
     if metrics is not None and port is not None:
-        metrics.serve(port)
+        metrics.serve(port, app.bot_data["settings"].metrics_listen)
 
 
 def send_policy(settings: Settings) -> SendPolicy:

@@ -47,6 +47,8 @@ class Settings:
     health_failures: int = 5
     # Serves Prometheus metrics on 127.0.0.1 at this port (bot.ops.metrics); None: off.
     metrics_port: int | None = None
+    # Where the metrics page listens: loopback, unless a container's scraper is outside it.
+    metrics_listen: str = "127.0.0.1"
     # Webhook mode when set: Telegram POSTs updates to this https URL instead of our polling.
     webhook_url: str = ""
     # The X-Telegram-Bot-Api-Secret-Token updates must carry; None: a random one each start.
@@ -247,6 +249,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "inline_per_minute": _number(1, 10_000, whole=True),
     "health_failures": _number(1, 1000, whole=True),
     "metrics_port": _number(1, 65535, whole=True),
+    "metrics_listen": _listen,
     "webhook_url": _webhook_url,
     "webhook_secret": _webhook_secret,
     "webhook_listen": _listen,

@@ -33,7 +33,6 @@ from bot.errors import MetricsError
 
 log = logging.getLogger(__name__)
 
-ADDRESS = "127.0.0.1"  # never further: the page is for a Prometheus on the same host
 RATE_WINDOW = 60  # seconds that hrm_send_rate averages over
 SCRAPE_WAIT = 5.0  # seconds a scrape waits for the store's figures from the event loop
 # A poll is a few requests to one site, each up to FETCH_TIMEOUT (20 s by default).
@@ -222,12 +221,12 @@ class Metrics:
 
     # -- the page -----------------------------------------------------------------------------
 
-    def serve(self, port: int) -> None:
-        """Serve the page on 127.0.0.1:``port`` in a thread of its own, until ``stop()``."""
+    def serve(self, port: int, address: str = "127.0.0.1") -> None:
+        """Serve the page on ``address``:``port`` in a thread of its own, until ``stop()``."""
         if self._server is not None:
             return
         try:
-            self._server, self._thread = start_http_server(port, ADDRESS, self.registry)
+            self._server, self._thread = start_http_server(port, address, self.registry)
         except OSError as exc:
             reason = (
                 "the port is already in use (another program, or another hrm-bot, serves it): "
@@ -236,9 +235,9 @@ class Metrics:
                 else exc.strerror or str(exc)
             )
             raise MetricsError(
-                f"cannot serve metrics on {ADDRESS}:{port} (METRICS_PORT={port}): {reason}"
+                f"cannot serve metrics on {address}:{port} (METRICS_PORT={port}): {reason}"
             ) from None
-        log.info("metrics: serving http://%s:%d/metrics", ADDRESS, port)
+        log.info("metrics: serving http://%s:%d/metrics", address, port)
 
     @property
     def port(self) -> int | None:
