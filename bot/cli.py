@@ -39,6 +39,7 @@ from storage import CategoryTree, SearchQuery, Store, parse_query
 from storage.backup import backup as backup_archive
 from storage.figures import MonthlyPosts
 from storage.normalize import HIT_END, HIT_START
+from storage.query import date_bound
 
 Command = Callable[[Settings, argparse.Namespace, TextIO], Coroutine[None, None, int]]
 
@@ -51,6 +52,21 @@ def _date(text: str) -> datetime:
             f"expected a date like 2024-01-31, got {text!r}"
         ) from None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _period(end: bool) -> Callable[[str], datetime]:
+    """A date as search's since: and until: read it: a year, a month or a day, Gregorian or
+    Solar Hijri; ``end`` gives the start of the period after the one named."""
+
+    def parse(text: str) -> datetime:
+        bound = date_bound(text.strip(), end=end)
+        if bound is None:
+            raise argparse.ArgumentTypeError(
+                f"expected a date like 2024, 2024-05, 2024-05-31 or 1403-01-01, got {text!r}"
+            )
+        return bound
+
+    return parse
 
 
 def _chart_path(text: str) -> Path:
@@ -212,9 +228,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="(csv)")
     export.add_argument(
-        "--since", type=_date, metavar="DATE", help="published at or after DATE (UTC)"
+        "--since",
+        type=_period(end=False),
+        metavar="DATE",
+        help="published from DATE on: a year, month or day (2024, 2024-05, 2024-05-31), or a "
+        "Solar Hijri one (1403, 1403-01-01; Persian digits too), as search's since: reads it",
     )
-    export.add_argument("--until", type=_date, metavar="DATE", help="published before DATE")
+    export.add_argument(
+        "--until",
+        type=_period(end=True),
+        metavar="DATE",
+        help="published up to the end of the year, month or day DATE names",
+    )
     export.add_argument(
         "--category", metavar="SLUG", help="only this category and its sub-categories"
     )
@@ -572,6 +597,9 @@ async def cmd_backup(settings: Settings, args: argparse.Namespace, out: TextIO) 
 
 
 async def cmd_export(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    if args.format != "csv" and (args.bom or args.plain):
+        # JSON has no formulas to defuse, and a byte order mark would break JSON Lines readers.
+        raise ConfigError("--bom and --plain are for --format csv only")
     chosen = pick(editions(settings), args.edition)
     store = await Store.open(settings.database_path, create=False)
     stream: TextIO | None = None
@@ -589,8 +617,9 @@ async def cmd_export(settings: Settings, args: argparse.Namespace, out: TextIO) 
             wanted[edition.site] = ids
             trees[edition.site] = (edition.key, tree)
         if not wanted:
+            where = f" in the {chosen[0].key} edition" if args.edition else ""
             raise ConfigError(
-                f"there is no category {args.category!r}: `hrm-bot categories` lists them"
+                f"there is no category {args.category!r}{where}: `hrm-bot categories` lists them"
             )
         if args.output is not None:
             stream = await asyncio.to_thread(_open_output, args.output, args.bom)
@@ -604,7 +633,8 @@ async def cmd_export(settings: Settings, args: argparse.Namespace, out: TextIO) 
         if stream is not None:
             stream.close()
         await store.close()
-    print(f"hrm-bot: exported {writer.count} reports", file=sys.stderr)
+    noun = "report" if writer.count == 1 else "reports"
+    print(f"hrm-bot: exported {writer.count} {noun}", file=sys.stderr)
     return 0
 
 

@@ -49,7 +49,7 @@ def _solar_hijri(year: int, month: int, day: int) -> date:
     return gregorian
 
 
-def _parse_date(text: str, *, end: bool) -> datetime | None:
+def date_bound(text: str, *, end: bool) -> datetime | None:
     """A date filter's bound: the start of the day, month or year named, or for ``end`` the
     start of the next one (exclusive).
 
@@ -180,7 +180,7 @@ def parse_query(text: str) -> SearchQuery:
                     continue
                 ignored.append(raw)
             else:
-                bound = _parse_date(value, end=key == "until")
+                bound = date_bound(value, end=key == "until")
                 if bound is None:
                     ignored.append(raw)
                 elif key == "since":

@@ -98,10 +98,17 @@ def test_plain_csv_bom_jsonl_and_filters(archive: Path) -> None:
     assert [x["id"] for x in lines] == [2]
     assert lines[0]["title"] == "اعدام یک زن در زندان قزل‌حصار"
     assert lines[0]["categories"] == ["Executions › Women"]
-    code, out = run(
-        "export", "--format", "jsonl", "--since", "2025-01-03", "--until", "2025-01-05"
-    )
-    assert [json.loads(line)["id"] for line in out.splitlines()] == [2, 3]
+    # Dates as search reads them: --until takes in the whole day, month or year it names; a
+    # Solar Hijri day (14 Dey 1403 is 3 January 2025) starts at midnight in Tehran.
+    for since, until in (
+        ("2025-01-03", "2025-01-04"),
+        ("1403-10-14", "1403-10-15"),
+        ("۱۴۰۳/۱۰/۱۴", "۱۴۰۳/۱۰/۱۵"),
+    ):
+        code, out = run("export", "--format", "jsonl", "--since", since, "--until", until)
+        assert [json.loads(line)["id"] for line in out.splitlines()] == [2, 3], since
+    code, out = run("export", "--format", "jsonl", "--since", "2025", "--until", "2025-01")
+    assert code == 0 and len(out.splitlines()) == 30  # posts 1 to 30: 2 to 31 January
 
 
 def test_export_refuses_an_unknown_category_or_date(
@@ -110,10 +117,16 @@ def test_export_refuses_an_unknown_category_or_date(
     code, out = run("export", "--category", "no-such-category")
     assert code == 2 and out == ""
     assert "there is no category 'no-such-category'" in capsys.readouterr().err
+    code, out = run("export", "--category", "nowhere", "--edition", "en")
+    assert code == 2 and "no category 'nowhere' in the en edition" in capsys.readouterr().err
+    for option in ("--bom", "--plain"):
+        code, out = run("export", "--format", "jsonl", option)
+        assert code == 2 and out == ""
+        assert "--bom and --plain are for --format csv only" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         run("export", "--since", "last tuesday")
     assert exc.value.code == 2
-    assert "expected a date like 2024-01-31" in capsys.readouterr().err
+    assert "expected a date like 2024, 2024-05, 2024-05-31" in capsys.readouterr().err
 
 
 def test_guard_and_writer() -> None:
