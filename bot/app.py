@@ -289,7 +289,7 @@ async def _post_init(app: BotApplication) -> None:
         app.job_queue.run_once(_poll_job, when=0, name=f"poll:{key}", data=key)
     health.start(app, services)
     log.info(
-        "hrm-bot started: polling %s every %g s; token from %s",
+        "hrm-bot started: reading %s every %g s; token from %s",
         ", ".join(f.edition.url for f in followed.values()),
         settings.poll_interval,
         settings.sources.get("TELEGRAM_BOT_TOKEN", "the settings"),
