@@ -5,6 +5,7 @@ Run from the project root (a script, not a test: `make test` ignores it)::
     .venv/bin/python bench/poll.py idle                      # one idle hour, this code
     .venv/bin/python bench/poll.py idle --code /tmp/old --interval 300   # another version's
     .venv/bin/python bench/poll.py alert                     # 50 reports, about 21 minutes
+    .venv/bin/python bench/poll.py alert --spread even              # evenly spread, 26 minutes
     .venv/bin/python bench/poll.py alert --posts 10 --minutes 3          # a quick look
 
 ``idle``: the poller of the code under ``--code`` (default: this tree; give the folder of
@@ -95,7 +96,22 @@ async def idle(interval: float) -> None:
     )
 
 
-async def alert(posts: int, minutes: float, seed: int, interval: float) -> None:
+def moments(posts: int, minutes: float, seed: int, spread: str, interval: float) -> list[float]:
+    """When each report is published, in seconds from the start.
+
+    ``random``: uniformly at random over ``minutes`` (seeded). ``even``: every half interval
+    and a bit more, so that the moments fall at evenly spaced points of the poll cycle (the
+    n-th at n x interval / posts after a poll, give or take the polls' own time), which
+    takes out the luck of where 50 random moments fall; ``minutes`` is then not used.
+    """
+    if spread == "even":
+        step = interval / 2 + interval / posts
+        return [n * step for n in range(posts)]
+    rng = random.Random(seed)
+    return sorted(rng.uniform(0, minutes * 60) for _ in range(posts))
+
+
+async def alert(posts: int, minutes: float, seed: int, interval: float, spread: str) -> None:
     from dataclasses import replace
 
     from bot.config import Settings
@@ -121,11 +137,9 @@ async def alert(posts: int, minutes: float, seed: int, interval: float) -> None:
             async with running_bot(settings, tg, wp) as bot:
                 await first_poll_done(bot.store, site_key(wp.url))
                 await bot.store.subscribe(chat, "private", site_key(wp.url), [ALL], "en")
-                rng = random.Random(seed)
-                moments = sorted(rng.uniform(0, minutes * 60) for _ in range(posts))
                 start = time.monotonic()
                 published: dict[str, float] = {}
-                for n, moment in enumerate(moments):
+                for n, moment in enumerate(moments(posts, minutes, seed, spread, interval)):
                     await asyncio.sleep(max(0.0, start + moment - time.monotonic()))
                     title = f"Bench report {n}"
                     published[title] = time.monotonic()
@@ -146,7 +160,7 @@ async def alert(posts: int, minutes: float, seed: int, interval: float) -> None:
     times = sorted(waits.values())
     p95 = times[max(0, round(0.95 * len(times)) - 1)]
     print(
-        f"{len(times)} reports over {minutes:g} min at POLL_INTERVAL "
+        f"{len(times)} reports ({spread}) at POLL_INTERVAL "
         f"{settings.poll_interval:g} s: time to alert median {statistics.median(times):.1f} s, "
         f"p95 {p95:.1f} s, mean {statistics.fmean(times):.1f} s, "
         f"min {times[0]:.1f} s, max {times[-1]:.1f} s"
@@ -164,6 +178,9 @@ def main() -> None:
     two.add_argument("--minutes", type=float, default=20.0)
     two.add_argument("--seed", type=int, default=11)
     two.add_argument("--interval", type=float, default=60.0, help="POLL_INTERVAL (60)")
+    two.add_argument(
+        "--spread", choices=("random", "even"), default="random", help="publication moments"
+    )
     args = parser.parse_args()
     use_code(getattr(args, "code", None))
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -171,7 +188,7 @@ def main() -> None:
     if args.what == "idle":
         asyncio.run(idle(args.interval))
     else:
-        asyncio.run(alert(args.posts, args.minutes, args.seed, args.interval))
+        asyncio.run(alert(args.posts, args.minutes, args.seed, args.interval, args.spread))
 
 
 if __name__ == "__main__":
