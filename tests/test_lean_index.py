@@ -123,6 +123,27 @@ async def test_the_index_follows_every_change_of_the_posts(store: Store) -> None
         await check_index(store)
 
 
+async def test_searching_never_reads_the_index_text(store: Store) -> None:
+    # Reading it would fold a text for every candidate ranked (up to 500 a query): bm25 and
+    # the filters must come from the index alone, snippets from the posts.
+    tree = await store.replace_categories(EN, EN_CATS)
+    items = [post(EN, n, f"Report {n}", f"Executions in Evin, day {n}.", categories=(7,))
+             for n in range(1, 8)]  # fmt: skip
+    await store.upsert_posts(EN, items, tree=tree, alert=False)
+
+    def refuse(text: str) -> str:
+        raise RuntimeError("the index's text was read")
+
+    await store.db.create_function("hrm_normalize", 1, refuse)
+    for text in ("Evin", "evin executions", '"in Evin"', "exec*", "day -Evin",
+                 "Evin category:executions", "category:women"):  # fmt: skip
+        page = await store.search({EN: tree}, parse_query(text), limit=3)
+        assert len(page.hits) == (0 if text == "day -Evin" else 3), text
+    # What reading it would do:
+    with pytest.raises(sqlite3.OperationalError, match="user-defined function raised"):
+        await store.db.execute("SELECT body FROM posts_fts")
+
+
 # What hrm-bot at commit 4de19c2 found in tests/data/archive-v4.sqlite.gz (its maker,
 # tests/data/make_archive_v4.py, prints them).
 V4_FOUND = [
