@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import aiosqlite
 from storage.errors import ArchiveMissing, StoreError
 from storage.normalize import normalize
 from storage.posts import category_token
+
+log = logging.getLogger(__name__)
 
 # Each step is one SQL script, run in one transaction with the version bump.
 UPDATE_FROM_0_TO_1 = """
@@ -127,11 +130,17 @@ UPDATE_FROM_0_TO_1 = """
 # The search index is rebuilt from the posts, converting the archive in place: Persian
 # affixes are now joined to their word whatever separates them, the forms of heh fold
 # together, and a category token names its site, since two sites' WordPress ids collide.
-# It reads as upsert_posts writes (storage.posts._fts_row): a post's categories and their
+# It reads as upsert_posts wrote it then (storage.posts): a post's categories and their
 # ancestors in its site's tree, the tags after the body. hrm_normalize and
-# hrm_category_token are the program's own functions, registered by connect().
+# hrm_category_token are the program's own functions, registered by connect(). The table
+# is made anew rather than emptied: the same for a version 1 archive, and run on today's
+# external-content index (as a test does to compare the two) a DELETE would remove its
+# tokens a second time.
 UPDATE_FROM_1_TO_2 = """
-        DELETE FROM posts_fts;
+        DROP TABLE posts_fts;
+        CREATE VIRTUAL TABLE posts_fts USING fts5 (
+            title, body, cats, tokenize = 'unicode61 remove_diacritics 2'
+        );
         WITH RECURSIVE up (post_id, site, category) AS (
             SELECT pc.post_id, p.site, pc.category
             FROM post_categories pc JOIN posts p ON p.id = pc.post_id
@@ -285,11 +294,109 @@ UPDATE_FROM_3_TO_4 = """
         ) WITHOUT ROWID;
 """
 
-MIGRATIONS: list[str] = [
+# The search index stops keeping a copy of every text: FTS5 reads it from the posts (an
+# external-content table), through a view that folds it as the index holds it. A row's
+# tokens are removed by reading that view, so it must still show what was indexed when the
+# row is deleted: upsert deletes a post's row before it changes the post, its categories or
+# its tags, and the trigger does it before a post goes. The category tokens become a column
+# of posts, since the tree they are read through can be re-parented by a later fetch.
+# hrm_normalize is ours (connect() registers it): a plain sqlite3 can check the file (PRAGMA
+# integrity_check), copy and VACUUM it, and search it for rowids, but not read the index's
+# columns, which fail with "no such function: hrm_normalize".
+UPDATE_FROM_4_TO_5 = """
+        ALTER TABLE posts ADD COLUMN cat_tokens TEXT NOT NULL DEFAULT '';
+        -- What the index holds now, so that every search finds what it found before.
+        UPDATE posts SET cat_tokens = coalesce(
+            (SELECT cats FROM posts_fts WHERE rowid = posts.rank_key), '');
+        DROP TABLE posts_fts;
+
+        -- What the index reads (storage.posts.indexed_body, folded); tags in name order.
+        CREATE VIEW posts_fts_source (rank_key, title, body, cats) AS
+        SELECT p.rank_key,
+               hrm_normalize(p.title),
+               hrm_normalize(
+                   CASE WHEN p.content != '' THEN p.content ELSE p.excerpt END
+                   || coalesce(char(10) || (
+                       SELECT group_concat(name, ' · ')
+                       FROM (SELECT name FROM post_tags WHERE post_id = p.id ORDER BY name)
+                   ), '')
+               ),
+               p.cat_tokens
+        FROM posts p;
+
+        -- rowid is posts.rank_key, as before (see UPDATE_FROM_0_TO_1).
+        CREATE VIRTUAL TABLE posts_fts USING fts5 (
+            title, body, cats, content = 'posts_fts_source', content_rowid = 'rank_key',
+            tokenize = 'unicode61 remove_diacritics 2'
+        );
+
+        CREATE TRIGGER posts_fts_delete BEFORE DELETE ON posts
+        BEGIN
+            DELETE FROM posts_fts WHERE rowid = old.rank_key;
+        END;
+"""
+# Posts indexed a statement at a time, with a progress line each (a minute or so at 100,000).
+REINDEX_BATCH = 5000
+
+
+async def update_from_4_to_5(db: aiosqlite.Connection) -> None:
+    async with db.execute("SELECT count(*) FROM posts") as cur:
+        row = await cur.fetchone()
+    total = int(row[0]) if row else 0
+    if total:
+        # At WARNING: the one-shot commands show no more, and an operator whose `hrm-bot
+        # status` is silent for a minute should know why.
+        log.warning(
+            "converting the search index of %s posts to read the posts' own text (once)",
+            f"{total:,}",
+        )
+    for statement in _statements(UPDATE_FROM_4_TO_5):
+        await db.execute(statement)
+    done, last = 0, -1
+    while done < total:
+        async with db.execute(
+            "SELECT count(*), max(rank_key) FROM "
+            "(SELECT rank_key FROM posts WHERE rank_key > ? ORDER BY rank_key LIMIT ?)",
+            (last, REINDEX_BATCH),
+        ) as cur:
+            row = await cur.fetchone()
+        if not row or not row[0]:
+            break
+        # In rowid order: FTS5 flushes its in-memory segment whenever rowids go backwards.
+        await db.execute(
+            "INSERT INTO posts_fts (rowid, title, body, cats) "
+            "SELECT rank_key, title, body, cats FROM posts_fts_source "
+            "WHERE rank_key > ? AND rank_key <= ? ORDER BY rank_key",
+            (last, row[1]),
+        )
+        done, last = done + int(row[0]), int(row[1])
+        log.warning("converting the search index: %s of %s posts", f"{done:,}", f"{total:,}")
+
+
+def _statements(script: str) -> list[str]:
+    """A script's statements, for a step that runs them inside its own transaction
+    (executescript would commit it): complete_statement keeps a trigger's body whole."""
+    out: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        out.append(pending.strip())
+    return [s for s in out if s and s != ";"]
+
+
+# Each step is an SQL script, or a coroutine that runs its own statements; either runs in one
+# transaction with the version bump.
+Step = str | Callable[[aiosqlite.Connection], Awaitable[None]]
+MIGRATIONS: list[Step] = [
     UPDATE_FROM_0_TO_1,
     UPDATE_FROM_1_TO_2,
     UPDATE_FROM_2_TO_3,
     UPDATE_FROM_3_TO_4,
+    update_from_4_to_5,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -309,6 +416,9 @@ async def connect(path: Path, *, create: bool = True) -> aiosqlite.Connection:
     try:
         db.row_factory = aiosqlite.Row
         await db.execute("PRAGMA busy_timeout = 5000")
+        # Before journal_mode, which writes the file's header: a newer hrm-bot's archive is
+        # left as it was.
+        await schema_version(db, path)
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = NORMAL")
         await db.execute("PRAGMA foreign_keys = ON")
@@ -317,7 +427,7 @@ async def connect(path: Path, *, create: bool = True) -> aiosqlite.Connection:
         # Migrations that rebuild the search index fold text as the program does.
         await db.create_function("hrm_normalize", 1, normalize, deterministic=True)
         await db.create_function("hrm_category_token", 2, category_token, deterministic=True)
-        await migrate(db)
+        await migrate(db, path)
     except sqlite3.Error as exc:
         await db.close()
         raise StoreError(f"cannot use database {path}: {exc}") from exc
@@ -374,22 +484,37 @@ def make_folder(path: Path) -> None:
         ) from None
 
 
-async def migrate(db: aiosqlite.Connection) -> None:
+async def schema_version(db: aiosqlite.Connection, path: Path | None = None) -> int:
+    """The database's schema version, or StoreError if it is newer than this program's: its
+    tables may have changed in ways this program would misread, or break."""
     async with db.execute("PRAGMA user_version") as cur:
         row = await cur.fetchone()
     version = int(row[0]) if row else 0
     if version > SCHEMA_VERSION:
+        where = f"database {path}" if path else "the database"
         raise StoreError(
-            f"database schema version {version} is newer than this program's "
-            f"({SCHEMA_VERSION}); upgrade hrm-bot"
+            f"{where} has schema version {version}, newer than this program's "
+            f"({SCHEMA_VERSION}): it was written by a newer hrm-bot; upgrade hrm-bot"
         )
+    return version
+
+
+async def migrate(db: aiosqlite.Connection, path: Path | None = None) -> None:
+    version = await schema_version(db, path)
     for step in range(version, SCHEMA_VERSION):
-        # executescript commits anything pending first, so the transaction lives in the script.
-        script = (
-            f"BEGIN IMMEDIATE;\n{MIGRATIONS[step]}\nPRAGMA user_version = {step + 1};\nCOMMIT;"
-        )
+        migration = MIGRATIONS[step]
         try:
-            await db.executescript(script)
+            if isinstance(migration, str):
+                # executescript commits anything pending first, so the transaction lives in
+                # the script.
+                await db.executescript(
+                    f"BEGIN IMMEDIATE;\n{migration}\nPRAGMA user_version = {step + 1};\nCOMMIT;"
+                )
+            else:
+                await db.execute("BEGIN IMMEDIATE")
+                await migration(db)
+                await db.execute(f"PRAGMA user_version = {step + 1}")
+                await db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 await db.execute("ROLLBACK")

@@ -14,7 +14,7 @@ import aiosqlite
 
 from storage.categories import CategoryTree
 from storage.models import Post, PostIn, UpsertResult
-from storage.normalize import normalize, words
+from storage.normalize import words
 
 if TYPE_CHECKING:
     from storage.watches import WatchIndex
@@ -190,8 +190,13 @@ async def upsert(
     unchanged = 0
     seen: set[int] = set()
     inserts: list[tuple[object, ...]] = []
-    fts_rows: list[tuple[object, ...]] = []
+    # The index reads each post's text from posts (storage.db, UPDATE_FROM_4_TO_5): a post's
+    # row goes while the post still holds what was indexed, and comes back from what it holds
+    # once the batch is written.
     fts_deletes: list[tuple[int]] = []
+    indexed: list[int] = []
+    retags: list[tuple[object, ...]] = []
+    rewrites: list[tuple[object, ...]] = []
     cat_rows: list[tuple[int, int]] = []
     tag_rows: list[tuple[int, str]] = []
     replaced: list[tuple[int]] = []
@@ -200,24 +205,22 @@ async def upsert(
     targets: dict[int, _Target] = {}
     corrected: list[tuple[int, str]] = []
 
-    def texts_of(item: PostIn, row: tuple[object, ...]) -> list[list[str]]:
+    def texts_of(item: PostIn) -> list[list[str]]:
         """The words phrases are looked for in: title, text, and an excerpt of its own."""
         if not watches:
             return []
-        # The index row holds the title and the text folded already.
-        texts = [words(str(row[1]), normalized=True), words(str(row[2]), normalized=True)]
+        body = indexed_body(item.content, item.excerpt, item.tags)
+        texts = [words(item.title), words(body)]
         if item.content and item.excerpt and not _opens(item.content, item.excerpt):
             texts.append(words(item.excerpt))
         return texts
 
-    def target(post_id: int, item: PostIn, row: tuple[object, ...]) -> None:
+    def target(post_id: int, item: PostIn) -> None:
         # '*' follows everything, posts with unresolved categories included.
         slugs = ["*", *sorted(tree.slugs_covering(item.categories))]
-        targets[post_id] = _Target(slugs, texts_of(item, row))
+        targets[post_id] = _Target(slugs, texts_of(item))
 
-    async def gained(
-        post_id: int, item: PostIn, row: _Stored, index_row: tuple[object, ...], text: bool
-    ) -> None:
+    async def gained(post_id: int, item: PostIn, row: _Stored, text: bool) -> None:
         """A recent post filed under a new category, or corrected to name a watched phrase,
         reaches the chats that follow that category or watch that phrase (only them: a chat
         that began to follow its old categories after it came does not get it)."""
@@ -227,7 +230,7 @@ async def upsert(
         slugs = sorted(new) if item.categories_known else []
         texts = before = []
         if text and watches:
-            texts = texts_of(item, index_row)
+            texts = texts_of(item)
             before = await _stored_texts(db, post_id)
         if slugs or texts:
             targets[post_id] = _Target(slugs, texts, before)
@@ -257,12 +260,13 @@ async def upsert(
                     d,
                     int(item.categories_known),
                     key,
+                    cat_tokens(site, item.categories, tree),
                 )
             )
-            fts_rows.append(_fts_row(site, key, item, tree))
+            indexed.append(key)
             new.append(post_id)
             if alert:
-                target(post_id, item, fts_rows[-1])
+                target(post_id, item)
             existing.add(_Stored(post_id, item.wp_id, item.guid, item.url))
         else:
             post_id = row.id
@@ -282,31 +286,32 @@ async def upsert(
                     # The usual poll: nothing to write for a post we hold as it is.
                     seen.add(post_id)
                     continue
-                await db.execute(
-                    "UPDATE posts SET wp_id = coalesce(wp_id, ?), categories_known = ? "
-                    "WHERE id = ?",
-                    (item.wp_id, int(item.categories_known), post_id),
+                retags.append(
+                    (
+                        item.wp_id,
+                        int(item.categories_known),
+                        cat_tokens(site, item.categories, tree),
+                        post_id,
+                    )
                 )
                 # The index holds the categories as tokens and the tags as text.
                 fts_deletes.append((row.rank_key,))
-                fts_rows.append(_fts_row(site, row.rank_key, item, tree))
+                indexed.append(row.rank_key)
                 if alert:
-                    await gained(post_id, item, row, fts_rows[-1], text=False)
+                    await gained(post_id, item, row, text=False)
             else:
                 first = from_text(row.first_seen) or now
                 key = rank_key(item.published, first, post_id)
-                # When RSS's vaguer categories are not taken, the index keeps the stored ones.
-                indexed = replace(item, categories=tuple(row.categories)) if downgrade else item
+                # When RSS's vaguer categories are not taken, the index keeps the stored ones
+                # (and the stored tags).
+                kept = replace(item, categories=tuple(row.categories)) if downgrade else item
                 fts_deletes.append((row.rank_key,))
-                fts_rows.append(_fts_row(site, key, indexed, tree))
+                indexed.append(key)
                 if alert:
                     corrected.append((post_id, d))
                     # Before the update: the phrases the text named already are known.
-                    await gained(post_id, indexed, row, fts_rows[-1], text=True)
-                await db.execute(
-                    "UPDATE posts SET wp_id = coalesce(wp_id, ?), guid = coalesce(guid, ?), "
-                    "url = ?, title = ?, author = ?, published = ?, modified = ?, excerpt = ?, "
-                    "content = ?, lang = ?, digest = ?, rank_key = ? WHERE id = ?",
+                    await gained(post_id, kept, row, text=True)
+                rewrites.append(
                     (
                         item.wp_id,
                         item.guid,
@@ -320,8 +325,9 @@ async def upsert(
                         item.lang,
                         d,
                         key,
+                        cat_tokens(site, kept.categories, tree),
                         post_id,
-                    ),
+                    )
                 )
                 modified.append(post_id)
             if downgrade:
@@ -333,18 +339,24 @@ async def upsert(
         cat_rows.extend((post_id, c) for c in dict.fromkeys(item.categories))
         tag_rows.extend((post_id, t) for t in dict.fromkeys(item.tags))
 
+    # First, while the posts still hold what was indexed.
+    await db.executemany("DELETE FROM posts_fts WHERE rowid = ?", fts_deletes)
     await db.executemany(
         "INSERT INTO posts (id, site, wp_id, guid, url, title, author, published, modified, "
-        "excerpt, content, lang, first_seen, digest, categories_known, rank_key) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "excerpt, content, lang, first_seen, digest, categories_known, rank_key, cat_tokens) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         inserts,
     )
-    await db.executemany("DELETE FROM posts_fts WHERE rowid = ?", fts_deletes)
-    # In rowid order: FTS5 flushes its in-memory segment whenever rowids go backwards, and a
-    # backfill reads newest (highest) first.
-    fts_rows.sort()
     await db.executemany(
-        "INSERT INTO posts_fts (rowid, title, body, cats) VALUES (?, ?, ?, ?)", fts_rows
+        "UPDATE posts SET wp_id = coalesce(wp_id, ?), categories_known = ?, cat_tokens = ? "
+        "WHERE id = ?",
+        retags,
+    )
+    await db.executemany(
+        "UPDATE posts SET wp_id = coalesce(wp_id, ?), guid = coalesce(guid, ?), "
+        "url = ?, title = ?, author = ?, published = ?, modified = ?, excerpt = ?, "
+        "content = ?, lang = ?, digest = ?, rank_key = ?, cat_tokens = ? WHERE id = ?",
+        rewrites,
     )
     await db.executemany("DELETE FROM post_categories WHERE post_id = ?", replaced)
     await db.executemany("DELETE FROM post_tags WHERE post_id = ?", replaced)
@@ -352,6 +364,15 @@ async def upsert(
         "INSERT OR IGNORE INTO post_categories (post_id, category) VALUES (?, ?)", cat_rows
     )
     await db.executemany("INSERT OR IGNORE INTO post_tags (post_id, name) VALUES (?, ?)", tag_rows)
+    if indexed:
+        # In rowid order: FTS5 flushes its in-memory segment whenever rowids go backwards,
+        # and a backfill reads newest (highest) first.
+        await db.execute(
+            "INSERT INTO posts_fts (rowid, title, body, cats) "
+            "SELECT rank_key, title, body, cats FROM posts_fts_source "
+            "WHERE rank_key IN (SELECT value FROM json_each(?)) ORDER BY rank_key",
+            (json.dumps(sorted(indexed)),),
+        )
     enqueued = edits = 0
     if targets:
         enqueued = await _enqueue(db, site, targets, watches, now)
@@ -496,11 +517,12 @@ def indexed_body(content: str, excerpt: str, tags: Sequence[str]) -> str:
     return f"{body}\n{' · '.join(tags)}" if tags else body
 
 
-def _fts_row(site: str, key: int, item: PostIn, tree: CategoryTree) -> tuple[int, str, str, str]:
-    body = indexed_body(item.content, item.excerpt, item.tags)
-    ids = set(item.categories) | {a.wp_id for a in tree.ancestors_of(item.categories)}
-    cats = " ".join(sorted(category_token(site, c) for c in ids))
-    return key, normalize(item.title), normalize(body), cats
+def cat_tokens(site: str, categories: Iterable[int], tree: CategoryTree) -> str:
+    """The index's ``cats``: a token for each category and each of its ancestors in the tree
+    as it is now, stored with the post (posts.cat_tokens) so that the index can always read
+    back what it was given."""
+    ids = set(categories) | {a.wp_id for a in tree.ancestors_of(categories)}
+    return " ".join(sorted(category_token(site, c) for c in ids))
 
 
 async def get_posts(db: aiosqlite.Connection, ids: Sequence[int]) -> list[Post]:
