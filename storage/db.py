@@ -13,7 +13,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage.errors import ArchiveMissing, StoreError
-from storage.normalize import normalize
+from storage.normalize import normalize, opens
 from storage.posts import category_token
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,8 @@ UPDATE_FROM_0_TO_1 = """
 # tokens a second time.
 UPDATE_FROM_1_TO_2 = """
         DROP TABLE posts_fts;
+        -- An excerpt that only opens the text is not kept (storage.normalize.stored_excerpt).
+        UPDATE posts SET excerpt = '' WHERE content != '' AND hrm_opens(content, excerpt);
         CREATE VIRTUAL TABLE posts_fts USING fts5 (
             title, body, cats, tokenize = 'unicode61 remove_diacritics 2'
         );
@@ -309,6 +311,8 @@ UPDATE_FROM_4_TO_5 = """
         UPDATE posts SET cat_tokens = coalesce(
             (SELECT cats FROM posts_fts WHERE rowid = posts.rank_key), '');
         DROP TABLE posts_fts;
+        -- An excerpt that only opens the text is not kept (storage.normalize.stored_excerpt).
+        UPDATE posts SET excerpt = '' WHERE content != '' AND hrm_opens(content, excerpt);
 
         -- What the index reads (storage.posts.indexed_body, folded); tags in name order.
         CREATE VIEW posts_fts_source (rank_key, title, body, cats) AS
@@ -427,6 +431,7 @@ async def connect(path: Path, *, create: bool = True) -> aiosqlite.Connection:
         # Migrations that rebuild the search index fold text as the program does.
         await db.create_function("hrm_normalize", 1, normalize, deterministic=True)
         await db.create_function("hrm_category_token", 2, category_token, deterministic=True)
+        await db.create_function("hrm_opens", 2, opens, deterministic=True)
         await migrate(db, path)
     except sqlite3.Error as exc:
         await db.close()

@@ -14,7 +14,7 @@ import aiosqlite
 
 from storage.categories import CategoryTree
 from storage.models import Post, PostIn, UpsertResult
-from storage.normalize import words
+from storage.normalize import opens, stored_excerpt, words
 
 if TYPE_CHECKING:
     from storage.watches import WatchIndex
@@ -211,7 +211,7 @@ async def upsert(
             return []
         body = indexed_body(item.content, item.excerpt, item.tags)
         texts = [words(item.title), words(body)]
-        if item.content and item.excerpt and not _opens(item.content, item.excerpt):
+        if item.content and item.excerpt and not opens(item.content, item.excerpt):
             texts.append(words(item.excerpt))
         return texts
 
@@ -253,7 +253,7 @@ async def upsert(
                     item.author,
                     to_text(item.published),
                     to_text(item.modified),
-                    item.excerpt,
+                    stored_excerpt(item.content, item.excerpt),
                     item.content,
                     item.lang,
                     first_seen,
@@ -320,7 +320,7 @@ async def upsert(
                         item.author,
                         to_text(item.published),
                         to_text(item.modified),
-                        item.excerpt,
+                        stored_excerpt(item.content, item.excerpt),
                         item.content,
                         item.lang,
                         d,
@@ -438,13 +438,6 @@ async def _stored_texts(db: aiosqlite.Connection, post_id: int) -> list[list[str
         return []
     title, excerpt, content = str(row[0]), str(row[1]), str(row[2])
     return [words(title), words(content or excerpt), words(excerpt) if content else []]
-
-
-def _opens(content: str, excerpt: str) -> bool:
-    """Whether the excerpt is WordPress's usual one, the opening words of the text: then its
-    words are the text's, and need not be read twice."""
-    start = " ".join(excerpt.split()[:12])
-    return bool(start) and start in " ".join(content[: len(start) * 2 + 200].split())
 
 
 # A chat with a daily digest gets its alerts held for it.

@@ -268,3 +268,43 @@ def test_an_archive_newer_than_the_program_is_refused_by_every_command(
         f"program's ({SCHEMA_VERSION}): it was written by a newer hrm-bot; upgrade hrm-bot\n"
     )
     assert db.read_bytes() == before and not (env / "copy.sqlite3").exists()
+
+
+async def test_an_excerpt_that_only_opens_the_text_is_not_kept(
+    store: Store, tmp_path: Path
+) -> None:
+    text = (
+        "Three prisoners were executed in Ghezel Hesar prison on Tuesday, their families said; "
+        "none of them had a lawyer of their own choosing at any stage."
+    )
+    # WordPress's own: the opening 55 words (here 14) and an ellipsis.
+    auto = post(EN, 1, "Executions", text, excerpt=" ".join(text.split()[:14]) + " […]")
+    manual = post(EN, 2, "Evin", "The full report on Evin.", excerpt="A summary of its own.")
+    bare = post(EN, 3, "A note", "", excerpt="Death row prisoners.")
+    await store.upsert_posts(EN, [auto, manual, bare], tree=CategoryTree(EN_CATS), alert=False)
+    kept = {p.wp_id: p.excerpt for p in await store.get_posts([1, 2, 3])}
+    assert kept == {1: "", 2: "A summary of its own.", 3: "Death row prisoners."}
+    # Stored as received otherwise: the same post again is unchanged.
+    again = await store.upsert_posts(EN, [auto], tree=CategoryTree(EN_CATS), alert=False)
+    assert (again.new, again.modified, again.unchanged) == ((), (), 1)
+    assert await found(store, EN, "Ghezel") == [1] and await found(store, EN, "Death") == [3]
+
+    # A version 4 archive loses such excerpts in its conversion, and keeps the others.
+    path, _rows = _v4_archive(tmp_path)
+    with sqlite3.connect(path) as con:
+        con.execute(
+            "UPDATE posts SET excerpt = content WHERE content != ''"
+        )
+        manual_before = con.execute(
+            "SELECT id, excerpt FROM posts WHERE content = '' ORDER BY id"
+        ).fetchall()
+    con.close()
+    converted = await Store.open(path)
+    try:
+        async with converted.db.execute(
+            "SELECT id, excerpt FROM posts WHERE excerpt != '' ORDER BY id"
+        ) as cur:
+            assert [tuple(r) for r in await cur.fetchall()] == manual_before
+        await check_index(converted)
+    finally:
+        await converted.close()
