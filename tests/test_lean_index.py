@@ -292,9 +292,7 @@ async def test_an_excerpt_that_only_opens_the_text_is_not_kept(
     # A version 4 archive loses such excerpts in its conversion, and keeps the others.
     path, _rows = _v4_archive(tmp_path)
     with sqlite3.connect(path) as con:
-        con.execute(
-            "UPDATE posts SET excerpt = content WHERE content != ''"
-        )
+        con.execute("UPDATE posts SET excerpt = content WHERE content != ''")
         manual_before = con.execute(
             "SELECT id, excerpt FROM posts WHERE content = '' ORDER BY id"
         ).fetchall()
