@@ -16,12 +16,12 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.db import SCHEMA_VERSION
+from storage.db import connect_read_only
 from storage.errors import ArchiveMissing, StoreError
 
 
-def _paths(source: Path, dest: Path, force: bool) -> tuple[str, Path]:
-    """The source's URI (read-only) and the partial file beside ``dest``, or why not."""
+def _partial(source: Path, dest: Path, force: bool) -> Path:
+    """The partial file beside ``dest``, or why not."""
     if not source.is_file():
         raise ArchiveMissing(source)
     if dest.is_dir():
@@ -38,7 +38,7 @@ def _paths(source: Path, dest: Path, force: bool) -> tuple[str, Path]:
     folder = dest.parent
     if not folder.is_dir():
         raise StoreError(f"cannot write the backup: there is no folder {folder}")
-    return f"{source.absolute().as_uri()}?mode=ro", folder / f".{dest.name}.{os.getpid()}.partial"
+    return folder / f".{dest.name}.{os.getpid()}.partial"
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -58,28 +58,15 @@ def _discard(tmp: Path) -> None:
 
 async def backup(source: Path, dest: Path, *, force: bool = False) -> int:
     """Copy the archive at ``source`` to ``dest``; returns the copy's size in bytes."""
-    uri, tmp = await asyncio.to_thread(_paths, source, dest, force)
+    tmp = await asyncio.to_thread(_partial, source, dest, force)
+    # Older: `hrm-bot run` (or any command) migrates it first, maybe right now. Newer: written
+    # by a newer hrm-bot, which should make its backups.
+    src = await connect_read_only(
+        source,
+        older="let `hrm-bot run` or `hrm-bot status` finish migrating it, then back up",
+        newer="back it up with the newer hrm-bot that wrote it",
+    )
     try:
-        src = await aiosqlite.connect(uri, uri=True)
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot open database {source}: {exc}") from exc
-    try:
-        await src.execute("PRAGMA busy_timeout = 5000")
-        async with src.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
-        version = int(row[0]) if row else 0
-        if version != SCHEMA_VERSION:
-            # Older: `hrm-bot run` (or any command) migrates it first, maybe right now.
-            # Newer: written by a newer hrm-bot, which should make its backups.
-            advice = (
-                "let `hrm-bot run` or `hrm-bot status` finish migrating it, then back up"
-                if version < SCHEMA_VERSION
-                else "back it up with the newer hrm-bot that wrote it"
-            )
-            raise StoreError(
-                f"database {source} has schema version {version}, this program "
-                f"{SCHEMA_VERSION}: {advice}"
-            )
         try:
             dst = await aiosqlite.connect(tmp)
         except sqlite3.Error as exc:

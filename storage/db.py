@@ -442,9 +442,16 @@ async def connect(path: Path, *, create: bool = True) -> aiosqlite.Connection:
     return db
 
 
-async def connect_read_only(path: Path) -> aiosqlite.Connection:
+async def connect_read_only(
+    path: Path,
+    *,
+    older: str = "`hrm-bot run` migrates it when it starts",
+    newer: str = "a newer hrm-bot wrote it",
+) -> aiosqlite.Connection:
     """Open the database at ``path`` to read only: never created, migrated or written, so that
-    a frequent check (a container's health check) cannot race the running bot's migration."""
+    a frequent check (a container's health check) or a backup cannot race the running bot's
+    migration. A schema version other than this program's is refused, with ``older`` or
+    ``newer`` for advice."""
     if await asyncio.to_thread(path.is_dir):
         raise StoreError(f"cannot open database {path}: it is a folder, not a file")
     if not await asyncio.to_thread(path.is_file):
@@ -461,11 +468,7 @@ async def connect_read_only(path: Path) -> aiosqlite.Connection:
             row = await cur.fetchone()
         version = int(row[0]) if row else 0
         if version != SCHEMA_VERSION:
-            why = (
-                "`hrm-bot run` migrates it when it starts"
-                if version < SCHEMA_VERSION
-                else "a newer hrm-bot wrote it"
-            )
+            why = older if version < SCHEMA_VERSION else newer
             raise StoreError(
                 f"database {path} has schema version {version}, this program "
                 f"{SCHEMA_VERSION}: {why}"
