@@ -139,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         "forwards them to WEBHOOK_LISTEN:WEBHOOK_PORT (127.0.0.1:8443). Waits and retries "
         "while Telegram cannot be reached; stops cleanly on SIGINT or SIGTERM. One bot per "
         "database: a second run refuses to start. With METRICS_PORT set, serves Prometheus "
-        "metrics at http://127.0.0.1:METRICS_PORT/metrics.",
+        "metrics at http://METRICS_LISTEN:METRICS_PORT/metrics (METRICS_LISTEN: 127.0.0.1).",
     )
     ingest = command(
         "ingest",
