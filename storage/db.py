@@ -138,8 +138,6 @@ UPDATE_FROM_0_TO_1 = """
 # tokens a second time.
 UPDATE_FROM_1_TO_2 = """
         DROP TABLE posts_fts;
-        -- An excerpt that only opens the text is not kept (storage.normalize.stored_excerpt).
-        UPDATE posts SET excerpt = '' WHERE content != '' AND hrm_opens(content, excerpt);
         CREATE VIRTUAL TABLE posts_fts USING fts5 (
             title, body, cats, tokenize = 'unicode61 remove_diacritics 2'
         );
