@@ -13,7 +13,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage.errors import ArchiveMissing, StoreError
-from storage.normalize import normalize, opens
+from storage.normalize import normalize, opens, text_key
 from storage.posts import category_token
 
 log = logging.getLogger(__name__)
@@ -311,6 +311,15 @@ UPDATE_FROM_4_TO_5 = """
         DROP TABLE posts_fts;
         -- An excerpt that only opens the text is not kept (storage.normalize.stored_excerpt).
         UPDATE posts SET excerpt = '' WHERE content != '' AND hrm_opens(content, excerpt);
+        -- Links and guids are looked up by a hash of theirs (storage.normalize.text_key): an
+        -- index of the strings took a twentieth of the archive.
+        ALTER TABLE posts ADD COLUMN url_key INTEGER;
+        ALTER TABLE posts ADD COLUMN guid_key INTEGER;
+        UPDATE posts SET url_key = hrm_text_key(url), guid_key = hrm_text_key(guid);
+        DROP INDEX posts_url;
+        DROP INDEX posts_guid;
+        CREATE INDEX posts_url_key ON posts (url_key);
+        CREATE INDEX posts_guid_key ON posts (guid_key) WHERE guid_key IS NOT NULL;
 
         -- What the index reads (storage.posts.indexed_body, folded); tags in name order.
         CREATE VIEW posts_fts_source (rank_key, title, body, cats) AS
@@ -430,6 +439,7 @@ async def connect(path: Path, *, create: bool = True) -> aiosqlite.Connection:
         await db.create_function("hrm_normalize", 1, normalize, deterministic=True)
         await db.create_function("hrm_category_token", 2, category_token, deterministic=True)
         await db.create_function("hrm_opens", 2, opens, deterministic=True)
+        await db.create_function("hrm_text_key", 1, text_key, deterministic=True)
         await migrate(db, path)
     except sqlite3.Error as exc:
         await db.close()

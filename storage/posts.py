@@ -14,7 +14,7 @@ import aiosqlite
 
 from storage.categories import CategoryTree
 from storage.models import Post, PostIn, UpsertResult
-from storage.normalize import opens, stored_excerpt, words
+from storage.normalize import opens, stored_excerpt, text_key, words
 
 if TYPE_CHECKING:
     from storage.watches import WatchIndex
@@ -118,10 +118,12 @@ async def _load_existing(
         f"(SELECT group_concat(name, '{_TAG_SEPARATOR}') FROM post_tags "
         "WHERE post_id = posts.id)"
     )
+    # Links and guids by their keys (text_key): a row that only shares a key is loaded, but
+    # _Existing matches the strings themselves.
     for column, values in (
         ("wp_id", [i.wp_id for i in items if i.wp_id is not None]),
-        ("guid", [i.guid for i in items if i.guid is not None]),
-        ("url", [i.url for i in items]),
+        ("guid_key", [text_key(i.guid) for i in items if i.guid is not None]),
+        ("url_key", [text_key(i.url) for i in items]),
     ):
         for chunk in _chunks(list(dict.fromkeys(values))):
             marks = ",".join("?" * len(chunk))
@@ -261,6 +263,8 @@ async def upsert(
                     int(item.categories_known),
                     key,
                     cat_tokens(site, item.categories, tree),
+                    text_key(item.url),
+                    text_key(item.guid),
                 )
             )
             indexed.append(key)
@@ -326,6 +330,8 @@ async def upsert(
                         d,
                         key,
                         cat_tokens(site, kept.categories, tree),
+                        text_key(item.url),
+                        text_key(item.guid),
                         post_id,
                     )
                 )
@@ -343,8 +349,8 @@ async def upsert(
     await db.executemany("DELETE FROM posts_fts WHERE rowid = ?", fts_deletes)
     await db.executemany(
         "INSERT INTO posts (id, site, wp_id, guid, url, title, author, published, modified, "
-        "excerpt, content, lang, first_seen, digest, categories_known, rank_key, cat_tokens) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "excerpt, content, lang, first_seen, digest, categories_known, rank_key, cat_tokens, "
+        "url_key, guid_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         inserts,
     )
     await db.executemany(
@@ -355,7 +361,8 @@ async def upsert(
     await db.executemany(
         "UPDATE posts SET wp_id = coalesce(wp_id, ?), guid = coalesce(guid, ?), "
         "url = ?, title = ?, author = ?, published = ?, modified = ?, excerpt = ?, "
-        "content = ?, lang = ?, digest = ?, rank_key = ?, cat_tokens = ? WHERE id = ?",
+        "content = ?, lang = ?, digest = ?, rank_key = ?, cat_tokens = ?, url_key = ?, "
+        "guid_key = coalesce(guid_key, ?) WHERE id = ?",
         rewrites,
     )
     await db.executemany("DELETE FROM post_categories WHERE post_id = ?", replaced)

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import storage.db
+import storage.posts
 from storage import Category, CategoryTree, PostIn, Store, parse_query
 from storage.db import SCHEMA_VERSION
 from tests.test_cli import env, run  # noqa: F401  (env: a fixture)
@@ -306,3 +307,24 @@ async def test_an_excerpt_that_only_opens_the_text_is_not_kept(
         await check_index(converted)
     finally:
         await converted.close()
+
+
+async def test_links_and_guids_that_share_a_key_are_told_apart(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every link and guid hashed alike: what a collision of two would do, everywhere.
+    monkeypatch.setattr(storage.posts, "text_key", lambda text: None if text is None else 7)
+    tree = CategoryTree(EN_CATS)
+    # Feed items without WordPress ids are found by their guid or link alone.
+    first = post(EN, 1, "One", "First text.", wp_id=None, guid="https://iran-hrm.com/?p=a")
+    second = post(EN, 2, "Two", "Second text.", wp_id=None, guid=None)
+    stored = await store.upsert_posts(EN, [first, second], tree=tree, alert=False)
+    assert len(stored.new) == 2
+    again = await store.upsert_posts(
+        EN, [replace(first, title="One, corrected"), second], tree=tree, alert=False
+    )
+    assert (len(again.new), len(again.modified), again.unchanged) == (0, 1, 1)
+    kept = await store.get_posts(list(stored.new))
+    assert sorted(p.title for p in kept) == ["One, corrected", "Two"]
+    async with store.db.execute("SELECT count(DISTINCT url_key), count(*) FROM posts") as cur:
+        assert tuple(await cur.fetchone()) == (1, 2)
