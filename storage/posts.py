@@ -108,16 +108,29 @@ class _Existing:
         return None
 
 
+_EXISTING_COLUMNS = (
+    "id, wp_id, guid, url, digest, first_seen, rank_key, categories_known, "
+    "(SELECT group_concat(category) FROM post_categories WHERE post_id = posts.id), "
+    f"(SELECT group_concat(name, '{_TAG_SEPARATOR}') FROM post_tags WHERE post_id = posts.id)"
+)
+
+
+def lookup_sql(column: str, count: int) -> str:
+    """The stored posts of a site whose ``column`` (wp_id, guid_key or url_key) is one of
+    ``count`` values.
+
+    A key's own index, not (site, rank_key), which would read every post of the site (the
+    planner has no statistics to tell them apart): "+site" is not looked up in an index.
+    """
+    site_is = "site = ?" if column == "wp_id" else "+site = ?"
+    marks = ",".join("?" * count)
+    return f"SELECT {_EXISTING_COLUMNS} FROM posts WHERE {site_is} AND {column} IN ({marks})"
+
+
 async def _load_existing(
     db: aiosqlite.Connection, site: str, items: Sequence[PostIn]
 ) -> _Existing:
     existing = _Existing()
-    cols = (
-        "id, wp_id, guid, url, digest, first_seen, rank_key, categories_known, "
-        "(SELECT group_concat(category) FROM post_categories WHERE post_id = posts.id), "
-        f"(SELECT group_concat(name, '{_TAG_SEPARATOR}') FROM post_tags "
-        "WHERE post_id = posts.id)"
-    )
     # Links and guids by their keys (text_key): a row that only shares a key is loaded, but
     # _Existing matches the strings themselves.
     for column, values in (
@@ -126,9 +139,7 @@ async def _load_existing(
         ("url_key", [text_key(i.url) for i in items]),
     ):
         for chunk in _chunks(list(dict.fromkeys(values))):
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT {cols} FROM posts WHERE site = ? AND {column} IN ({marks})"
-            async with db.execute(sql, (site, *chunk)) as cur:
+            async with db.execute(lookup_sql(column, len(chunk)), (site, *chunk)) as cur:
                 for r in await cur.fetchall():
                     cats = frozenset(int(c) for c in r[8].split(",")) if r[8] else frozenset()
                     tags = frozenset(r[9].split(_TAG_SEPARATOR)) if r[9] else frozenset()
