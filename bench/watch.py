@@ -42,10 +42,8 @@ import asyncio
 import itertools
 import json
 import os
-import platform
 import random
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -60,6 +58,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# The machine's description and the report's layout, as ingest.py prints them (bench/ is on
+# the path when a script of it runs).
+from ingest import machine, print_table, section  # noqa: E402
 
 from storage import Category, CategoryTree, PostIn, Store, fold  # noqa: E402
 from storage.normalize import normalize, words  # noqa: E402
@@ -648,40 +650,8 @@ async def offline(
 # --------------------------------------------------------------------------- report
 
 
-def machine() -> dict[str, str]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-    return {
-        "nproc": str(affinity or os.cpu_count()),
-        "cpu": model or platform.processor() or "?",
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "platform": platform.platform(),
-        "load average at start": load_average(),
-    }
-
-
 def load_average() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
-
-
-def print_table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> None:
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)))
-
-
-def section(title: str) -> None:
-    print(f"\n== {title}", flush=True)
 
 
 def ms(values: Sequence[float]) -> dict[str, float]:
