@@ -221,6 +221,16 @@ async def running_bot(
         await app.post_shutdown(app)
 
 
+@asynccontextmanager
+async def polled_bot(
+    settings: Settings, tg: FakeTelegram, wp: FakeWordPress
+) -> AsyncIterator[Running]:
+    """running_bot, once its first poll of the site (SITE_URL's edition) has ended."""
+    async with running_bot(settings, tg, wp) as running:
+        await first_poll_done(running.store, settings.site)
+        yield running
+
+
 async def first_poll_done(store: Store, site: str, timeout: float = 10.0) -> None:
     async def last_poll() -> object:
         async with store.writer.reading():

@@ -19,7 +19,7 @@ from tests.botharness import (
     QUIET,
     Running,
     fast_settings,
-    first_poll_done,
+    polled_bot,
     running_bot,
     wait_until,
 )
@@ -50,8 +50,7 @@ def tg() -> AsyncIterator[FakeTelegram]:
 @pytest.fixture
 async def bot(tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress) -> AsyncIterator[Running]:
     settings = fast_settings(tg, wp, tmp_path / "db.sqlite3")
-    async with running_bot(settings, tg, wp) as running:
-        await first_poll_done(running.store, site_key(wp.url))
+    async with polled_bot(settings, tg, wp) as running:
         yield running
 
 
@@ -343,8 +342,7 @@ async def test_silent_first_poll(tmp_path: Path, tg: FakeTelegram, wp: FakeWordP
     await store.subscribe(USER, "private", site_key(wp.url), [ALL])
     await store.close()
     tg.private(USER, known=True)
-    async with running_bot(fast_settings(tg, wp, db), tg, wp) as running:
-        await first_poll_done(running.store, site_key(wp.url))
+    async with polled_bot(fast_settings(tg, wp, db), tg, wp) as running:
         wp.add_post(title="The first real alert")
         await running.poll()
         assert await wait_alerts(running, USER, 1) == ["The first real alert"]
@@ -556,8 +554,7 @@ async def test_pace_never_exceeds_thirty_a_second(
     db = tmp_path / "db.sqlite3"
     await subscribed(tg, wp, db, chats)
     settings = fast_settings(tg, wp, db, send_rate=28.0)
-    async with running_bot(settings, tg, wp) as running:
-        await first_poll_done(running.store, site_key(wp.url))
+    async with polled_bot(settings, tg, wp) as running:
         wp.add_post(title="Fan-out")
         await running.poll()
         await running.settle(lambda: tg.count("sendMessage") >= len(chats), timeout=10)
@@ -572,8 +569,7 @@ async def test_commands_are_answered_during_a_fan_out(
     db = tmp_path / "db.sqlite3"
     await subscribed(tg, wp, db, chats)
     settings = fast_settings(tg, wp, db, send_rate=20.0)
-    async with running_bot(settings, tg, wp) as running:
-        await first_poll_done(running.store, site_key(wp.url))
+    async with polled_bot(settings, tg, wp) as running:
         wp.add_post(title="Fan-out")
         await running.poll()
         await running.settle(lambda: tg.count("sendMessage") >= 10)
@@ -613,8 +609,7 @@ async def test_a_poll_slower_than_the_interval_delays_the_next_one(
     # Every probe takes 0.3 s, six intervals: polls must follow one another, never overlap.
     wp.fault("timeout", "/wp-json/wp/v2/posts?page=1&per_page=10&orderby=", delay=0.3)
     settings = fast_settings(tg, wp, tmp_path / "db.sqlite3", poll_interval=0.05)
-    async with running_bot(settings, tg, wp) as running:
-        await first_poll_done(running.store, site_key(wp.url))
+    async with polled_bot(settings, tg, wp):
 
         async def probes() -> int:
             return len(wp.requests_to("/wp-json/wp/v2/posts?page=1&per_page=10&orderby="))

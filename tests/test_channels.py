@@ -16,11 +16,9 @@ from tests.botharness import (
     ADMIN,
     Running,
     fast_settings,
-    first_poll_done,
-    running_bot,
+    polled_bot,
     wait_until,
 )
-from tests.conftest import site_key
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.wordpress import FakeWordPress
 
@@ -55,8 +53,7 @@ async def bot(
 ) -> AsyncIterator[Running]:
     monkeypatch.setattr(common, "CHANNEL_CLEANUP", 0.2)
     settings = fast_settings(tg, wp, tmp_path / "db.sqlite3")
-    async with running_bot(settings, tg, wp) as running:
-        await first_poll_done(running.store, site_key(wp.url))
+    async with polled_bot(settings, tg, wp) as running:
         yield running
 
 

@@ -13,7 +13,14 @@ from bot.cli import main
 from bot.i18n import texts
 from handlers.common import detect
 from storage import ALL
-from tests.botharness import Running, fast_settings, first_poll_done, running_bot, wait_until
+from tests.botharness import (
+    Running,
+    fast_settings,
+    first_poll_done,
+    polled_bot,
+    running_bot,
+    wait_until,
+)
 from tests.conftest import site_key
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.wordpress import FakeWordPress
@@ -39,8 +46,7 @@ async def bot(
     tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress, wpfa: FakeWordPress
 ) -> AsyncIterator[Running]:
     settings = fast_settings(tg, wp, tmp_path / "db.sqlite3", site_url_fa=wpfa.url)
-    async with running_bot(settings, tg, wp) as running:
-        await first_poll_done(running.store, site_key(wp.url))
+    async with polled_bot(settings, tg, wp) as running:
         await first_poll_done(running.store, site_key(wpfa.url))
         yield running
 

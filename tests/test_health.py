@@ -20,6 +20,7 @@ from tests.botharness import (
     Running,
     fast_settings,
     first_poll_done,
+    polled_bot,
     running_bot,
     wait_until,
 )
@@ -50,8 +51,7 @@ def settings_for(tg: FakeTelegram, wp: FakeWordPress, db: Path, **kw: object) ->
 
 @pytest.fixture
 async def bot(tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress) -> AsyncIterator[Running]:
-    async with running_bot(settings_for(tg, wp, tmp_path / "db.sqlite3"), tg, wp) as running:
-        await first_poll_done(running.store, site_key(wp.url))
+    async with polled_bot(settings_for(tg, wp, tmp_path / "db.sqlite3"), tg, wp) as running:
         await start_operators(running)
         yield running
 

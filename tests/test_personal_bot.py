@@ -22,6 +22,7 @@ from tests.botharness import (
     Running,
     fast_settings,
     first_poll_done,
+    polled_bot,
     running_bot,
     wait_until,
 )
@@ -54,8 +55,7 @@ def tg() -> Iterator[FakeTelegram]:
 @pytest.fixture
 async def bot(tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress) -> AsyncIterator[Running]:
     settings = fast_settings(tg, wp, tmp_path / "db.sqlite3")
-    async with running_bot(settings, tg, wp) as running:
-        await first_poll_done(running.store, site_key(wp.url))
+    async with polled_bot(settings, tg, wp) as running:
         yield running
 
 

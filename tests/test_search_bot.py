@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.logs import quiet_libraries
-from tests.botharness import Running, fast_settings, first_poll_done, running_bot
+from tests.botharness import Running, fast_settings, first_poll_done, polled_bot, running_bot
 from tests.conftest import site_key
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.wordpress import FakeWordPress
@@ -30,8 +30,7 @@ def tg() -> Iterator[FakeTelegram]:
 @pytest.fixture
 async def bot(tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress) -> AsyncIterator[Running]:
     settings = fast_settings(tg, wp, tmp_path / "db.sqlite3", search_per_minute=50)
-    async with running_bot(settings, tg, wp) as running:
-        await first_poll_done(running.store, site_key(wp.url))
+    async with polled_bot(settings, tg, wp) as running:
         yield running
 
 

@@ -21,7 +21,12 @@ from bot.ops import stats_chart
 from bot.ops.stats_chart import render_png
 from storage import Category, CategoryTree, PostIn, Store
 from storage.figures import DailyAlerts, MonthlyPosts
-from tests.botharness import ADMIN, Running, fast_settings, first_poll_done, running_bot
+from tests.botharness import (
+    ADMIN,
+    Running,
+    fast_settings,
+    polled_bot,
+)
 from tests.conftest import site_key
 from tests.fakes.telegram import FakeTelegram, SentPhoto
 from tests.fakes.wordpress import FakeWordPress
@@ -251,8 +256,7 @@ def tg() -> Iterator[FakeTelegram]:
 @pytest.fixture
 async def bot(tmp_path: Path, tg: FakeTelegram, wp: FakeWordPress) -> AsyncIterator[Running]:
     settings = fast_settings(tg, wp, tmp_path / "db.sqlite3")
-    async with running_bot(settings, tg, wp) as running:
-        await first_poll_done(running.store, site_key(wp.url))
+    async with polled_bot(settings, tg, wp) as running:
         yield running
 
 
